@@ -1,0 +1,152 @@
+"""The `stackops` command: global options, lazy sub-commands, the one error path."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+
+import click
+
+from stackops.errors import StackopsError
+
+# name -> "module:attribute". Commands load on use so that `stackops solo`
+# never pays for boto3 or pydantic. Keep the list sorted by module.
+COMMANDS: dict[str, str] = {
+    # the AWS side and the sandbox
+    "bootstrap": "stackops.cli.bootstrap_cmd:bootstrap",
+    "sandbox": "stackops.cli.sandbox_cmd:sandbox",
+    # stack file
+    "apply": "stackops.cli.apply_cmd:apply",
+    "schema": "stackops.cli.apply_cmd:schema",
+    # OpsWorks verbs
+    "create-stack": "stackops.cli.stacks:create_stack",
+    "describe-stacks": "stackops.cli.stacks:describe_stacks",
+    "update-stack": "stackops.cli.stacks:update_stack",
+    "delete-stack": "stackops.cli.stacks:delete_stack",
+    "clone-stack": "stackops.cli.stacks:clone_stack",
+    "describe-stack-summary": "stackops.cli.stacks:describe_stack_summary",
+    "start-stack": "stackops.cli.stacks:start_stack",
+    "stop-stack": "stackops.cli.stacks:stop_stack",
+    "create-layer": "stackops.cli.layers:create_layer",
+    "describe-layers": "stackops.cli.layers:describe_layers",
+    "update-layer": "stackops.cli.layers:update_layer",
+    "delete-layer": "stackops.cli.layers:delete_layer",
+    "create-app": "stackops.cli.apps:create_app",
+    "describe-apps": "stackops.cli.apps:describe_apps",
+    "update-app": "stackops.cli.apps:update_app",
+    "delete-app": "stackops.cli.apps:delete_app",
+    "create-instance": "stackops.cli.instances:create_instance",
+    "describe-instances": "stackops.cli.instances:describe_instances",
+    "update-instance": "stackops.cli.instances:update_instance",
+    "delete-instance": "stackops.cli.instances:delete_instance",
+    "start-instance": "stackops.cli.instances:start_instance",
+    "stop-instance": "stackops.cli.instances:stop_instance",
+    "reboot-instance": "stackops.cli.instances:reboot_instance",
+    "register-instance": "stackops.cli.instances:register_instance",
+    "get-hostname-suggestion": "stackops.cli.instances:get_hostname_suggestion",
+    # the recipe engine
+    "solo": "stackops.cli.solo_cmd:solo",
+    "recipes": "stackops.cli.solo_cmd:recipes",
+}
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """The options every command shares, parsed once at the edge."""
+
+    endpoint_url: str | None
+    region: str | None
+    profile: str | None
+    namespace: str
+    output: str
+    debug: bool
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            import difflib
+
+            close = difflib.get_close_matches(name, COMMANDS, n=3)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            ctx.fail(f"no command {name!r}.{hint} 'stackops --help' lists them.")
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; the one place errors become a message and an exit status."""
+        try:
+            return super().invoke(ctx)
+        except StackopsError as exc:
+            if _debug(ctx):
+                raise
+            click.echo(f"stackops: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except Exception as exc:
+            # botocore errors that escaped an adapter: still one line, exit 1.
+            if _debug(ctx) or not type(exc).__module__.startswith(("botocore", "boto3")):
+                raise
+            click.echo(f"stackops: error: AWS call failed: {exc}", err=True)
+            ctx.exit(1)
+        return None
+
+
+def _debug(ctx: click.Context) -> bool:
+    opts = ctx.find_object(GlobalOptions)
+    return bool(opts and opts.debug) or bool(os.environ.get("STACKOPS_DEBUG"))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--endpoint-url", envvar="AWS_ENDPOINT_URL", help="AWS endpoint (sandbox, LocalStack)."
+)
+@click.option("--region", envvar="AWS_REGION", help="AWS region (default: the profile's).")
+@click.option("--profile", envvar="AWS_PROFILE", help="AWS named profile.")
+@click.option(
+    "--namespace",
+    envvar="STACKOPS_NAMESPACE",
+    default="stackops",
+    show_default=True,
+    help="Prefix of every AWS resource name, so installations can share an account.",
+)
+@click.option(
+    "--output", type=click.Choice(["json", "table", "yaml"]), default="json", show_default=True
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="stackops")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    namespace: str,
+    output: str,
+    debug: bool,
+) -> None:
+    """The OpsWorks Stacks model on plain AWS parts."""
+    ctx.obj = GlobalOptions(endpoint_url, region, profile, namespace, output, debug)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script."""
+    cli.main(args=argv, prog_name="stackops")
+
+
+if __name__ == "__main__":
+    main()
