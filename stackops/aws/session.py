@@ -1,0 +1,87 @@
+"""The session factory: one boto3 session per target, clients made once and reused."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from stackops.config import Target
+from stackops.errors import AwsFailure, StackopsError
+
+FAKE_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+class AwsSession:
+    """Clients for one target. Pass it in; never keep one in a global."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        kwargs: dict[str, Any] = {"region_name": target.region}
+        if target.profile:
+            kwargs["profile_name"] = target.profile
+        try:
+            self._session = boto3.session.Session(**kwargs)
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise StackopsError(f"AWS profile not found: {target.profile}") from exc
+        if target.is_local and self._session.get_credentials() is None:
+            # A loopback sandbox needs no real credentials; never invent them for AWS.
+            self._session = boto3.session.Session(region_name=target.region, **FAKE_CREDENTIALS)
+        retries = {"max_attempts": 1 if target.is_local else 4, "mode": "standard"}
+        self._config = botocore.config.Config(
+            retries=retries, connect_timeout=5, read_timeout=60, max_pool_connections=32
+        )
+        self._clients: dict[str, Any] = {}
+        self._account: str | None = None
+
+    def client(self, service: str) -> Any:
+        """The boto3 client for `service`, made on first use."""
+        client = self._clients.get(service)
+        if client is None:
+            client = self._session.client(
+                service, endpoint_url=self.target.endpoint_url, config=self._config
+            )
+            self._clients[service] = client
+        return client
+
+    def account_id(self) -> str:
+        """The account id of the target (a sandbox answers with its own)."""
+        if self._account is None:
+            with aws_errors("sts:GetCallerIdentity"):
+                self._account = self.client("sts").get_caller_identity()["Account"]
+        return self._account
+
+
+@contextlib.contextmanager
+def aws_errors(call: str) -> Iterator[None]:
+    """Turn botocore failures inside the block into a one-line AwsFailure naming `call`."""
+    try:
+        yield
+    except botocore.exceptions.ClientError as exc:
+        err = exc.response.get("Error", {})
+        raise AwsFailure(
+            f"{call} failed: {err.get('Code', 'Error')}: {err.get('Message', '')}"
+        ) from exc
+    except botocore.exceptions.NoCredentialsError as exc:
+        raise AwsFailure(
+            f"{call} failed: no AWS credentials", hint="configure a profile or run a sandbox"
+        ) from exc
+    except botocore.exceptions.EndpointConnectionError as exc:
+        raise AwsFailure(
+            f"{call} failed: cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}",
+            hint="is the sandbox up? 'stackops sandbox status'",
+        ) from exc
+    except botocore.exceptions.BotoCoreError as exc:
+        raise AwsFailure(f"{call} failed: {exc}") from exc
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code behind an AwsFailure or ClientError, if any."""
+    cause = exc if isinstance(exc, botocore.exceptions.ClientError) else exc.__cause__
+    if isinstance(cause, botocore.exceptions.ClientError):
+        return cause.response.get("Error", {}).get("Code")
+    return None
