@@ -149,4 +149,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the importable module, not this __main__ copy: context.py looks up
+    # stackops.cli.main.GlobalOptions, so the two must be one class.
+    from stackops.cli.main import main as _main
+
+    _main()
