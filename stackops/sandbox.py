@@ -77,8 +77,7 @@ def start_sandbox(
         return running
     if not port_is_free(host, port):
         raise Conflict(
-            f"cannot start the sandbox: port {port} on {host} is already in use "
-            "by another process",
+            f"cannot start the sandbox: port {port} on {host} is already in use by another process",
             hint="stop that process (LocalStack?) or choose another port: "
             "'stackops sandbox up --port N'",
         )

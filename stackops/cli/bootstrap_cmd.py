@@ -1,0 +1,43 @@
+"""`stackops bootstrap`: create the AWS side (idempotent), or print the IAM policy it needs."""
+
+from __future__ import annotations
+
+import click
+
+from stackops.cli.context import names, options, session
+from stackops.cli.output import emit, note, to_json
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option(
+    "--print-iam-policy",
+    is_flag=True,
+    help="Print the least-privilege IAM policy stackops needs (no AWS call).",
+)
+@click.pass_context
+def bootstrap(ctx: click.Context, dry_run: bool, print_iam_policy: bool) -> None:
+    """Create the state table, lifecycle queue and DLQ, event rule and artifacts bucket."""
+    if print_iam_policy:
+        from stackops.aws.iam_policy import build_policy
+
+        # A policy document is JSON whatever --output says: it is pasted into IAM as is.
+        click.echo(to_json(build_policy(names(ctx))))
+        return
+    from stackops.bootstrap import run_bootstrap
+
+    prefix = "would " if dry_run else "done: "
+    result = run_bootstrap(
+        session(ctx), names(ctx), dry_run=dry_run, on_done=lambda s: note(prefix + s.describe())
+    )
+    if dry_run:
+        for step in result.steps:
+            note(prefix + step.describe())
+    count = len(result.steps)
+    if not count:
+        note(f"bootstrap: nothing to do, namespace {result.names.namespace} is up to date")
+    elif dry_run:
+        note(f"bootstrap: dry run, {count} step(s) would run; nothing was changed")
+    else:
+        note(f"bootstrap: {count} step(s) done for namespace {result.names.namespace}")
+    emit(result.to_dict(), options(ctx).output)
