@@ -13,6 +13,7 @@ from stackops.naming import ResourceNames
 
 if TYPE_CHECKING:
     from stackops.aws.session import AwsSession
+    from stackops.services import Services
 
 
 def options(ctx: click.Context) -> GlobalOptions:
@@ -49,3 +50,19 @@ def session(ctx: click.Context) -> AwsSession:
     note(chosen.describe(account))
     ctx.meta["stackops.session"] = made
     return made
+
+
+def services(ctx: click.Context) -> Services:
+    """The parts a command works with, on the chosen target."""
+    from stackops.services import Services
+
+    return Services(session(ctx), names(ctx))
+
+
+def show(ctx: click.Context, result: object, message: str | None = None) -> None:
+    """Render a verb's result on stdout (nothing for verbs OpsWorks answers with nothing)."""
+    from stackops.cli.output import emit
+
+    if message:
+        note(message)
+    emit(result, options(ctx).output)

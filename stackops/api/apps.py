@@ -1,0 +1,58 @@
+"""App verbs: create, describe, update, delete. Protected values go to Parameter Store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stackops.api.records import ensure_unique, new_id, require_one, updated
+from stackops.api.secrets import app_secret_path, secret_paths, stash_app_secrets
+from stackops.model.resources import App, AppSpec, Stack
+
+if TYPE_CHECKING:
+    from stackops.services import Services
+
+
+def create_app(services: Services, stack_id: str, spec: AppSpec) -> dict[str, Any]:
+    """Record a new app; shortnames are unique within the stack."""
+    services.store.get(Stack, stack_id)
+    taken = {a.shortname: a.app_id for a in services.store.contents(stack_id).apps}
+    ensure_unique("app", "shortname", spec.shortname, taken, None)
+    app_id = new_id()
+    app = App(**spec.model_dump(), app_id=app_id, stack_id=stack_id, created_at=services.now_iso())
+    services.store.put(stash_app_secrets(services, app))
+    return {"AppId": app_id}
+
+
+def describe_apps(
+    services: Services, stack_id: str | None, app_ids: list[str] | None
+) -> dict[str, Any]:
+    """The apps of a stack, or the apps named; protected values are filtered."""
+    if app_ids:
+        apps = services.store.get_many(App, app_ids)
+    else:
+        services.store.get(Stack, require_one(stack_id, "--stack-id", "--app-ids"))
+        apps = services.store.contents(stack_id).apps
+    return {"Apps": [app.to_api() for app in apps]}
+
+
+def update_app(services: Services, app_id: str, changes: dict[str, Any]) -> None:
+    """Change the given fields of an app; a new environment replaces the old one whole."""
+    app = services.store.get(App, app_id)
+    new = updated(app, changes)
+    if "environment" in changes:
+        kept = {v.key for v in new.environment if v.secure}
+        dropped = [
+            app_secret_path(services, app_id, "env", v.key)
+            for v in app.environment
+            if v.secure and v.key not in kept
+        ]
+        if dropped:
+            services.parameters.delete_many(dropped)
+    services.store.put(stash_app_secrets(services, new))
+
+
+def delete_app(services: Services, app_id: str) -> None:
+    """Delete an app and its protected values."""
+    app = services.store.get(App, app_id)
+    services.parameters.delete_many(secret_paths(services, app))
+    services.store.delete(app)

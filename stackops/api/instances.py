@@ -1,0 +1,363 @@
+"""Instance verbs: create, describe, update, delete, start, stop, reboot, register.
+
+Status changes that launch or stop EC2 instances are conditional writes
+(`Store.transition`), so two concurrent start-instance calls launch one
+instance even where ClientToken is not honoured (moto). Running recipes on the
+way (setup, shutdown) is the lifecycle dispatcher's work, not these verbs'.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from stackops.api.records import ensure_unique, new_id, require_one, updated
+from stackops.aws.ec2 import LaunchRequest
+from stackops.errors import Conflict, InvalidInput
+from stackops.model.enums import InstanceStatus as S
+from stackops.model.hostnames import suggest_hostname
+from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
+from stackops.model.validation import validate_ec2_tags
+
+if TYPE_CHECKING:
+    from stackops.aws.ec2 import Ec2Instance
+    from stackops.services import Services
+
+TAG_STACK = "stackops:stack-id"
+TAG_INSTANCE = "stackops:instance-id"
+TAG_LAYERS = "stackops:layer-ids"
+
+STARTABLE = {S.stopped, S.start_failed, S.setup_failed, S.stop_failed, S.terminated}
+STOPPABLE = {
+    S.requested,
+    S.pending,
+    S.booting,
+    S.running_setup,
+    S.online,
+    S.setup_failed,
+    S.start_failed,
+    S.stop_failed,
+    S.connection_lost,
+    S.rebooting,
+}
+# Fields of a launched instance that only a stopped instance may change (OpsWorks's rule).
+NEEDS_STOPPED = {"instance_type", "hostname", "os", "ami_id", "architecture", "ssh_key_name"}
+
+# Parameter Store paths of the public AMIs for the operating systems stackops knows.
+OS_AMI_PARAMETERS = {
+    "Amazon Linux 2023": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+    "Amazon Linux 2": "/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2",
+    "Ubuntu 22.04 LTS": (
+        "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"
+    ),
+    "Ubuntu 24.04 LTS": (
+        "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
+    ),
+}
+
+
+def instance_tags(instance: Instance) -> dict[str, str]:
+    """The tags that tie an EC2 instance to its stackops instance, checked against EC2's limits."""
+    tags = {
+        TAG_STACK: instance.stack_id,
+        TAG_INSTANCE: instance.instance_id,
+        TAG_LAYERS: ",".join(instance.layer_ids),
+        "Name": instance.hostname,
+    }
+    validate_ec2_tags(tags)
+    return tags
+
+
+def _stack_layers(services: Services, stack_id: str, layer_ids: list[str]) -> list[Layer]:
+    layers = services.store.get_many(Layer, layer_ids)
+    for layer in layers:
+        if layer.stack_id != stack_id:
+            raise InvalidInput(
+                f"layer {layer.layer_id} belongs to another stack ({layer.stack_id})"
+            )
+    return layers
+
+
+def create_instance(
+    services: Services, stack_id: str, layer_ids: list[str], spec: InstanceSpec
+) -> dict[str, Any]:
+    """Record a stopped instance in one or more layers; the hostname follows the stack's theme."""
+    stack = services.store.get(Stack, stack_id)
+    if not layer_ids:
+        raise InvalidInput("--layer-ids: give at least one layer id")
+    layers = _stack_layers(services, stack_id, layer_ids)
+    existing = services.store.contents(stack_id).instances
+    taken = {i.hostname: i.instance_id for i in existing}
+    hostname = spec.hostname or suggest_hostname(
+        stack.hostname_theme, layers[0].shortname, set(taken)
+    )
+    ensure_unique("instance", "hostname", hostname, taken, None)
+    instance_id = new_id()
+    instance = Instance(
+        **{**spec.model_dump(), "hostname": hostname},
+        instance_id=instance_id,
+        stack_id=stack_id,
+        layer_ids=list(dict.fromkeys(layer_ids)),
+        status=S.stopped,
+        arn=services.arn("instance", instance_id),
+        created_at=services.now_iso(),
+    )
+    instance_tags(instance)  # refuse now what EC2 would refuse at launch
+    services.store.put(instance)
+    return {"InstanceId": instance_id}
+
+
+def describe_instances(
+    services: Services,
+    stack_id: str | None = None,
+    layer_id: str | None = None,
+    instance_ids: list[str] | None = None,
+) -> dict[str, Any]:
+    """Instances by id, by layer or by stack (OpsWorks takes exactly one of these)."""
+    if instance_ids:
+        instances = services.store.get_many(Instance, instance_ids)
+    elif layer_id:
+        layer = services.store.get(Layer, layer_id)
+        instances = [
+            i for i in services.store.contents(layer.stack_id).instances if layer_id in i.layer_ids
+        ]
+    else:
+        services.store.get(
+            Stack, require_one(stack_id, "--stack-id", "--layer-id or --instance-ids")
+        )
+        instances = services.store.contents(stack_id).instances
+    return {"Instances": [i.to_api() for i in instances]}
+
+
+def update_instance(services: Services, instance_id: str, changes: dict[str, Any]) -> None:
+    """Change an instance's settings or layers; launch settings only while stopped."""
+    instance = services.store.get(Instance, instance_id)
+    launched = instance.status not in STARTABLE
+    blocked = sorted(NEEDS_STOPPED & {k for k, v in changes.items() if v != getattr(instance, k)})
+    if launched and blocked:
+        raise Conflict(
+            f"instance {instance.hostname} is {instance.status}: stop it before changing "
+            + ", ".join("--" + b.replace("_", "-") for b in blocked)
+        )
+    if "layer_ids" in changes:
+        _stack_layers(services, instance.stack_id, changes["layer_ids"])
+    if "hostname" in changes:
+        others = services.store.contents(instance.stack_id).instances
+        taken = {i.hostname: i.instance_id for i in others}
+        ensure_unique("instance", "hostname", changes["hostname"], taken, instance_id)
+    new = updated(instance, changes)
+    tags = instance_tags(new)
+    if new.ec2_instance_id and launched:
+        services.ec2.tag(new.ec2_instance_id, tags)
+    services.store.put(new)
+
+
+def delete_instance(services: Services, instance_id: str) -> None:
+    """Delete a stopped instance, terminating its EC2 instance if one is left."""
+    instance = services.store.get(Instance, instance_id)
+    if instance.status not in STARTABLE:
+        raise Conflict(
+            f"instance {instance.hostname} is {instance.status}",
+            hint=f"stop it first: stackops stop-instance --instance-id {instance_id}",
+        )
+    if instance.ec2_instance_id:
+        found = services.ec2.describe([instance.ec2_instance_id]).get(instance.ec2_instance_id)
+        if found and found.state not in ("terminated", "shutting-down"):
+            services.ec2.terminate(instance.ec2_instance_id)
+    services.store.delete(instance)
+
+
+def _ami(services: Services, stack: Stack, instance: Instance) -> str:
+    if instance.ami_id or stack.default_ami_id:
+        return instance.ami_id or stack.default_ami_id  # type: ignore[return-value]
+    os_name = instance.os or stack.default_os
+    parameter = OS_AMI_PARAMETERS.get(os_name or "")
+    if parameter is None:
+        raise InvalidInput(
+            f"no AMI for operating system {os_name!r}",
+            hint="give --ami-id on the instance or --default-ami-id on the stack, or an OS of: "
+            + ", ".join(OS_AMI_PARAMETERS),
+        )
+    ami = services.parameters.get_plain(parameter)
+    if not ami:
+        raise InvalidInput(f"no public AMI found for {os_name!r} in {services.region}")
+    return ami
+
+
+def launch_request(
+    services: Services, stack: Stack, layers: list[Layer], instance: Instance, token: str
+) -> LaunchRequest:
+    """run_instances parameters from the instance, its layers and the stack's defaults."""
+    groups = [g for layer in layers for g in layer.custom_security_group_ids]
+    profile = next(
+        (la.custom_instance_profile_arn for la in layers if la.custom_instance_profile_arn), None
+    )
+    return LaunchRequest(
+        image_id=_ami(services, stack, instance),
+        instance_type=instance.instance_type,
+        tags=instance_tags(instance),
+        client_token=token,
+        subnet_id=instance.subnet_id or stack.default_subnet_id,
+        availability_zone=instance.availability_zone or stack.default_availability_zone,
+        security_group_ids=tuple(dict.fromkeys(groups)),
+        key_name=instance.ssh_key_name or stack.default_ssh_key_name,
+        instance_profile_arn=profile or stack.default_instance_profile_arn,
+        ebs_optimized=instance.ebs_optimized,
+        tenancy=instance.tenancy,
+    )
+
+
+def _with_ec2(instance: Instance, ec2: Ec2Instance, status: S) -> Instance:
+    return instance.model_copy(
+        update={
+            "ec2_instance_id": ec2.instance_id,
+            "status": status,
+            "private_ip": ec2.private_ip,
+            "public_ip": ec2.public_ip,
+            "private_dns": ec2.private_dns,
+            "public_dns": ec2.public_dns,
+            "subnet_id": ec2.subnet_id or instance.subnet_id,
+            "availability_zone": ec2.availability_zone or instance.availability_zone,
+            "security_group_ids": list(ec2.security_group_ids),
+        }
+    )
+
+
+def start_instance(services: Services, instance_id: str) -> None:
+    """Launch (or start again) the EC2 instance of a stopped instance; status `pending`."""
+    instance = services.store.get(Instance, instance_id)
+    stack = services.store.get(Stack, instance.stack_id)
+    layers = _stack_layers(services, instance.stack_id, instance.layer_ids)
+    requested = instance.model_copy(update={"status": S.requested})
+    services.store.transition(requested, STARTABLE)
+    try:
+        ec2 = _restartable(services, instance)
+        if ec2 is not None:
+            services.ec2.start(ec2.instance_id)
+        else:
+            token = f"{instance_id}-{services.clock():%Y%m%dT%H%M%S}"
+            ec2 = services.ec2.launch(launch_request(services, stack, layers, instance, token))
+    except Exception:
+        services.store.put(requested.model_copy(update={"status": S.start_failed}))
+        raise
+    services.store.put(_with_ec2(requested, ec2, S.pending))
+
+
+def _restartable(services: Services, instance: Instance) -> Ec2Instance | None:
+    """The stopped EBS-backed EC2 instance to start again, if there is one."""
+    if not instance.ec2_instance_id:
+        return None
+    found = services.ec2.describe([instance.ec2_instance_id]).get(instance.ec2_instance_id)
+    return found if found and found.state in ("stopped", "stopping") else None
+
+
+def stop_instance(services: Services, instance_id: str, force: bool = False) -> None:
+    """Stop an instance: EBS-backed ones are stopped, instance-store ones terminated.
+
+    `force` accepts any status (an instance stuck in `requested` after a crash).
+    """
+    instance = services.store.get(Instance, instance_id)
+    stopping = instance.model_copy(update={"status": S.stopping})
+    services.store.transition(stopping, set(S) if force else STOPPABLE)
+    try:
+        if instance.ec2_instance_id:
+            if instance.root_device_type == "instance-store":
+                services.ec2.terminate(instance.ec2_instance_id)
+            else:
+                services.ec2.stop(instance.ec2_instance_id, force=force)
+    except Exception:
+        services.store.put(stopping.model_copy(update={"status": S.stop_failed}))
+        raise
+    services.store.put(stopping.model_copy(update={"status": S.stopped}))
+
+
+def reboot_instance(services: Services, instance_id: str) -> None:
+    """Reboot an online instance."""
+    instance = services.store.get(Instance, instance_id)
+    rebooting = instance.model_copy(update={"status": S.rebooting})
+    services.store.transition(rebooting, {S.online})
+    try:
+        services.ec2.reboot(instance.ec2_instance_id or "")
+    finally:
+        services.store.put(rebooting.model_copy(update={"status": S.online}))
+
+
+def start_stack(services: Services, stack_id: str) -> dict[str, Any]:
+    """Start every stopped instance of a stack."""
+    services.store.get(Stack, stack_id)
+    started = []
+    for instance in services.store.contents(stack_id).instances:
+        if instance.status in STARTABLE:
+            start_instance(services, instance.instance_id)
+            started.append(instance.instance_id)
+    return {"StartedInstanceIds": started}
+
+
+def stop_stack(services: Services, stack_id: str) -> dict[str, Any]:
+    """Stop every running instance of a stack."""
+    services.store.get(Stack, stack_id)
+    stopped = []
+    for instance in services.store.contents(stack_id).instances:
+        if instance.status in STOPPABLE:
+            stop_instance(services, instance.instance_id)
+            stopped.append(instance.instance_id)
+    return {"StoppedInstanceIds": stopped}
+
+
+def register_instance(
+    services: Services,
+    stack_id: str,
+    ec2_instance_id: str,
+    hostname: str | None,
+    layer_ids: list[str],
+) -> dict[str, Any]:
+    """Adopt a running or stopped EC2 instance: record it and tag it as the stack's."""
+    stack = services.store.get(Stack, stack_id)
+    layers = _stack_layers(services, stack_id, layer_ids) if layer_ids else []
+    ec2 = services.ec2.describe([ec2_instance_id]).get(ec2_instance_id)
+    if ec2 is None or ec2.state in ("terminated", "shutting-down"):
+        raise InvalidInput(f"no running or stopped EC2 instance {ec2_instance_id}")
+    if ec2.tags.get(TAG_INSTANCE):
+        raise Conflict(
+            f"EC2 instance {ec2_instance_id} is already registered as {ec2.tags[TAG_INSTANCE]}"
+        )
+    existing = services.store.contents(stack_id).instances
+    taken = {i.hostname: i.instance_id for i in existing}
+    name = (
+        hostname
+        or ec2.tags.get("Name")
+        or suggest_hostname(
+            stack.hostname_theme, layers[0].shortname if layers else "instance", set(taken)
+        )
+    )
+    ensure_unique("instance", "hostname", name, taken, None)
+    instance_id = new_id()
+    status = S.online if ec2.state in ("running", "pending") else S.stopped
+    instance = _with_ec2(
+        Instance(
+            instance_id=instance_id,
+            stack_id=stack_id,
+            layer_ids=layer_ids,
+            hostname=name,
+            instance_type=ec2.instance_type or "unknown",
+            ami_id=ec2.image_id,
+            arn=services.arn("instance", instance_id),
+            created_at=services.now_iso(),
+            registered_by="stackops register-instance",
+        ),
+        ec2,
+        status,
+    )
+    services.ec2.tag(ec2_instance_id, instance_tags(instance))
+    services.store.put(instance)
+    return {"InstanceId": instance_id}
+
+
+def get_hostname_suggestion(services: Services, layer_id: str) -> dict[str, Any]:
+    """The next hostname the stack's theme gives for this layer."""
+    layer = services.store.get(Layer, layer_id)
+    stack = services.store.get(Stack, layer.stack_id)
+    taken = {i.hostname for i in services.store.contents(layer.stack_id).instances}
+    return {
+        "LayerId": layer_id,
+        "Hostname": suggest_hostname(stack.hostname_theme, layer.shortname, taken),
+    }

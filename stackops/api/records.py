@@ -1,0 +1,54 @@
+"""Small shared steps of the verbs: new ids, validated updates, name checks."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+import pydantic
+
+from stackops.errors import Conflict, InvalidInput
+
+T = TypeVar("T", bound=pydantic.BaseModel)
+
+
+def new_id() -> str:
+    """A fresh record id (a UUID, as OpsWorks used)."""
+    return str(uuid.uuid4())
+
+
+def updated(record: T, changes: dict[str, Any]) -> T:
+    """`record` with `changes` applied, validated again as a whole."""
+    data = {**record.to_record(), **changes}  # type: ignore[attr-defined]
+    try:
+        return type(record).from_record(data)  # type: ignore[attr-defined]
+    except pydantic.ValidationError as exc:
+        raise InvalidInput(describe_errors(exc)) from None
+
+
+def ensure_unique(
+    kind: str, field: str, value: str, taken: dict[str, str], own_id: str | None
+) -> None:
+    """Refuse a name already used by another record of the stack."""
+    other = taken.get(value)
+    if other is not None and other != own_id:
+        raise Conflict(f"the stack already has a {kind} with {field} {value!r} (id {other})")
+
+
+def describe_errors(exc: pydantic.ValidationError) -> str:
+    """One line per validation error, naming the option (`--custom-recipes.Setup[0]`)."""
+    lines: list[str] = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        head = "--" + str(loc[0]).replace("_", "-") if loc else "input"
+        rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{head}{rest}: {message}")
+    return "invalid input:\n  " + "\n  ".join(lines) if len(lines) > 1 else lines[0]
+
+
+def require_one(value: str | None, option: str, alternative: str) -> str:
+    """The value of `option`, which must be given when `alternative` is not."""
+    if not value:
+        raise InvalidInput(f"give {option} or {alternative}")
+    return value

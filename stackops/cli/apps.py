@@ -1,0 +1,50 @@
+"""create-app, describe-apps, update-app, delete-app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from stackops.api import apps as api
+from stackops.cli.context import services, show
+from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
+from stackops.model.resources import AppSpec
+
+
+@click.command("create-app", cls=AwsStyleCommand)
+@click.option("--stack-id", required=True)
+@model_options(AppSpec, required=("name",))
+@click.pass_context
+def create_app(ctx: click.Context, stack_id: str, **values: Any) -> None:
+    """Create an app (deployable code) in a stack."""
+    spec = build(AppSpec, given_fields(AppSpec, values))
+    show(ctx, api.create_app(services(ctx), stack_id, spec))
+
+
+@click.command("describe-apps", cls=AwsStyleCommand)
+@click.option("--stack-id")
+@list_option("--app-ids")
+@click.pass_context
+def describe_apps(ctx: click.Context, stack_id: str | None, app_ids: tuple[str, ...]) -> None:
+    """Describe the apps of a stack, or the apps named (protected values filtered)."""
+    show(ctx, api.describe_apps(services(ctx), stack_id, list(app_ids) or None))
+
+
+@click.command("update-app", cls=AwsStyleCommand)
+@click.option("--app-id", required=True)
+@model_options(AppSpec, exclude=("shortname",))
+@click.pass_context
+def update_app(ctx: click.Context, app_id: str, **values: Any) -> None:
+    """Change an app's settings; --environment replaces the whole environment."""
+    api.update_app(services(ctx), app_id, given_fields(AppSpec, values))
+    show(ctx, None, f"updated app {app_id}")
+
+
+@click.command("delete-app")
+@click.option("--app-id", required=True)
+@click.pass_context
+def delete_app(ctx: click.Context, app_id: str) -> None:
+    """Delete an app and its protected values."""
+    api.delete_app(services(ctx), app_id)
+    show(ctx, None, f"deleted app {app_id}")

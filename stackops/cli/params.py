@@ -1,0 +1,181 @@
+"""Options as the aws CLI spells them, derived from the model's fields.
+
+`--custom-json` for `custom_json`, JSON values (or `file://PATH`) for structures,
+`--layer-ids L1 L2` for lists, `--enable-auto-healing/--no-enable-auto-healing`
+for booleans. One derivation serves create-*, update-* and clone-stack, so the
+verbs accept exactly the fields the model knows.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import types
+import typing
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from stackops.api.records import describe_errors
+from stackops.errors import InvalidInput
+
+F = typing.TypeVar("F", bound=Callable[..., Any])
+
+
+def option_name(field_name: str) -> str:
+    """`custom_json` -> `--custom-json`."""
+    return "--" + field_name.replace("_", "-")
+
+
+def _unwrap(annotation: Any) -> Any:
+    """`X | None` -> X."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def field_style(annotation: Any) -> str:
+    """How a field is given on the command line: bool, list, json or text."""
+    inner = _unwrap(annotation)
+    if inner is bool:
+        return "bool"
+    if typing.get_origin(inner) is list and typing.get_args(inner) in ((str,),):
+        return "list"
+    if inner in (str, int, float) or (isinstance(inner, type) and issubclass(inner, enum.Enum)):
+        return "text"
+    return "json"
+
+
+class AwsStyleCommand(click.Command):
+    """A command whose list options take several values: `--layer-ids L1 L2`."""
+
+    list_options: frozenset[str] = frozenset()
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        lists = {
+            opt
+            for p in self.params
+            if isinstance(p, click.Option) and getattr(p, "aws_list", False)
+            for opt in p.opts
+        }
+        rewritten: list[str] = []
+        current: str | None = None
+        for arg in args:
+            if arg.startswith("-"):
+                current = arg if arg in lists else None
+                rewritten.append(arg)
+            elif current is not None and rewritten[-1] != current:
+                rewritten.extend([current, arg])
+            else:
+                rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
+
+
+def list_option(*decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """An option taking several values after it, as `--layer-ids L1 L2` (see AwsStyleCommand)."""
+    option = click.option(*decls, multiple=True, **kwargs)
+
+    def decorate(func: F) -> F:
+        func = option(func)
+        func.__click_params__[-1].aws_list = True  # type: ignore[attr-defined]
+        return func
+
+    return decorate
+
+
+def model_options(
+    model: type,
+    *,
+    exclude: Iterable[str] = (),
+    required: Iterable[str] = (),
+) -> Callable[[F], F]:
+    """Add one option per model field (none required unless named in `required`)."""
+    skip = set(exclude)
+    must = set(required)
+
+    def decorate(func: F) -> F:
+        for name, info in reversed(list(model.model_fields.items())):
+            if name in skip:
+                continue
+            func = _option(name, info.annotation, name in must, info.description)(func)
+        return func
+
+    return decorate
+
+
+def _option(name: str, annotation: Any, required: bool, help_text: str | None) -> Callable:
+    style = field_style(annotation)
+    opt = option_name(name)
+    if style == "bool":
+        return click.option(f"{opt}/--no-{opt[2:]}", name, default=None, help=help_text)
+    if style == "list":
+        return list_option(opt, name, required=required, help=help_text)
+    inner = _unwrap(annotation)
+    if isinstance(inner, type) and issubclass(inner, enum.Enum):
+        choices = click.Choice([str(m.value) for m in inner])
+        return click.option(opt, name, type=choices, required=required, help=help_text)
+    meta = "JSON" if style == "json" else None
+    return click.option(opt, name, required=required, metavar=meta, help=help_text)
+
+
+def read_json(option: str, text: str) -> Any:
+    """A JSON option value; `file://PATH` reads it from a file, as the aws CLI does."""
+    source = option
+    if text.startswith("file://"):
+        path = Path(text[len("file://") :])
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise InvalidInput(f"{option}: cannot read {path}: {exc.strerror}") from exc
+        source = f"{option} ({path})"
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            hint='give a JSON value, e.g. \'{"Key": "value"}\', or file://path.json',
+        ) from exc
+
+
+def given_fields(model: type, values: dict[str, Any]) -> dict[str, Any]:
+    """The model fields the user actually gave, JSON options parsed."""
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if value is None or value == ():
+            continue
+        style = field_style(info.annotation)
+        if style == "list":
+            flat = [v for item in value for v in _split_list(item)]
+            data[name] = flat
+        elif style == "json" and isinstance(value, str):
+            # custom_json is kept as text: the model parses it and checks its size.
+            data[name] = value if name == "custom_json" else read_json(option_name(name), value)
+        else:
+            data[name] = value
+    return data
+
+
+def _split_list(item: str) -> list[str]:
+    """A list element may itself be a JSON list, as the aws CLI allows."""
+    if item.startswith("["):
+        parsed = read_json("list", item)
+        if isinstance(parsed, list):
+            return [str(v) for v in parsed]
+    return [item]
+
+
+def build(model: type, data: dict[str, Any]) -> Any:
+    """Validate `data` as `model`; errors name the option and what would be valid."""
+    import pydantic
+
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise InvalidInput(describe_errors(exc)) from None

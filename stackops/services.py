@@ -1,0 +1,53 @@
+"""The parts one command works with, built once at the edge and passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+
+from stackops.aws.dynamodb import StateTable
+from stackops.aws.ec2 import Ec2
+from stackops.aws.session import AwsSession
+from stackops.aws.ssm import ParameterStore
+from stackops.naming import ResourceNames
+from stackops.store import Store
+
+
+def utc_now() -> datetime:
+    """The real clock (tests pass their own)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """An AWS session and the adapters over it; clients are made on first use."""
+
+    session: AwsSession
+    names: ResourceNames
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(StateTable(self.session, self.names.table))
+
+    @cached_property
+    def ec2(self) -> Ec2:
+        return Ec2(self.session)
+
+    @cached_property
+    def parameters(self) -> ParameterStore:
+        return ParameterStore(self.session)
+
+    @property
+    def region(self) -> str:
+        return self.session.target.region
+
+    def now_iso(self) -> str:
+        """The clock's time as OpsWorks wrote it (ISO 8601, seconds, UTC)."""
+        return self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+    def arn(self, kind: str, resource_id: str) -> str:
+        """An OpsWorks-style ARN for a stackops record."""
+        return f"arn:aws:opsworks:{self.region}:{self.session.account_id()}:{kind}/{resource_id}/"
