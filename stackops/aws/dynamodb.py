@@ -10,6 +10,7 @@ from stackops.errors import AwsFailure
 
 ACTIONS = (
     "dynamodb:CreateTable",
+    "dynamodb:TagResource",
     "dynamodb:DescribeTable",
     "dynamodb:UpdateTimeToLive",
     "dynamodb:DescribeTimeToLive",
