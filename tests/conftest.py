@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
+import boto3
 import pytest
+from click.testing import CliRunner, Result
+from moto import mock_aws
+
+from stackops.cli.main import cli
+
+Invoke = Callable[..., Result]
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +26,20 @@ def _offline_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     monkeypatch.setenv("STACKOPS_HOME", str(tmp_path_factory.mktemp("stackops-home")))
+
+
+@pytest.fixture
+def aws() -> Iterator[boto3.session.Session]:
+    """moto in-process for the test; a boto3 session for looking at what exists."""
+    with mock_aws():
+        yield boto3.session.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def invoke() -> Invoke:
+    """Run `stackops ARGS...` in-process as a user would; stdout and stderr stay apart."""
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args))
+
+    return run

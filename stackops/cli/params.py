@@ -30,11 +30,13 @@ def option_name(field_name: str) -> str:
 
 
 def _unwrap(annotation: Any) -> Any:
-    """`X | None` -> X."""
+    """`Annotated[X, ...] | None` -> X."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return args[0]
+            annotation = args[0]
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
     return annotation
 
 
@@ -43,9 +45,11 @@ def field_style(annotation: Any) -> str:
     inner = _unwrap(annotation)
     if inner is bool:
         return "bool"
-    if typing.get_origin(inner) is list and typing.get_args(inner) in ((str,),):
+    if typing.get_origin(inner) is list and _unwrap(typing.get_args(inner)[0]) is str:
         return "list"
     if inner in (str, int, float) or (isinstance(inner, type) and issubclass(inner, enum.Enum)):
+        return "text"
+    if typing.get_origin(inner) is typing.Literal:
         return "text"
     return "json"
 
@@ -117,6 +121,9 @@ def _option(name: str, annotation: Any, required: bool, help_text: str | None) -
     inner = _unwrap(annotation)
     if isinstance(inner, type) and issubclass(inner, enum.Enum):
         choices = click.Choice([str(m.value) for m in inner])
+        return click.option(opt, name, type=choices, required=required, help=help_text)
+    if typing.get_origin(inner) is typing.Literal:
+        choices = click.Choice([str(v) for v in typing.get_args(inner)])
         return click.option(opt, name, type=choices, required=required, help=help_text)
     meta = "JSON" if style == "json" else None
     return click.option(opt, name, required=required, metavar=meta, help=help_text)
