@@ -414,7 +414,8 @@ class Instance(_Record, InstanceSpec):
 
     instance_id: RecordId
     stack_id: RecordId
-    layer_ids: list[RecordId] = Field(min_length=1)
+    layer_ids: list[RecordId] = []
+    """Empty only for a registered instance not yet assigned to a layer (as in OpsWorks)."""
     hostname: Hostname
     status: InstanceStatus = InstanceStatus.stopped
     ec2_instance_id: str | None = None
