@@ -71,7 +71,7 @@ def cross_check(stack_file: StackFile) -> list[Problem]:
     problems += _repeats(
         "instances", "hostname", [entry.hostname.lower() for entry in stack_file.instances]
     )
-    defined = [layer.shortname for layer in stack_file.layers]
+    defined = list(dict.fromkeys(layer.shortname for layer in stack_file.layers))
     region = stack_file.stack.region
     for i, entry in enumerate(stack_file.instances):
         seen: set[str] = set()

@@ -172,6 +172,8 @@ def describe_errors(
             continue
         kind = item["type"]
         loc = resolve_loc(item["loc"], doc.data, keep_last=kind in ("missing", "extra_forbidden"))
+        if kind == "missing" and loc and isinstance(loc[-1], str):
+            loc = (*loc[:-1], _field_name(root, item["loc"][:-1], loc[-1]))
         problems.append(Problem(loc, _message(item, root), at_key=kind == "extra_forbidden"))
     return problems
 
@@ -242,24 +244,36 @@ def _kind(value: object) -> str:
 
 def _fields_at(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     """Field names of the model found at `loc` below `root`, or [] when it cannot be told."""
+    model = _unwrap(_type_at(root, loc))
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _type_at(root: type[BaseModel], loc: Sequence[str | int]) -> Any:
+    """The declared type found at `loc` below `root` (None when it cannot be told)."""
     current: Any = root
     for part in loc:
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
-            info = _field_named(current, part)
-            if info is None:
-                return []
-            current = info
+            current = _field_named(current, part)
         elif typing.get_origin(current) is list and isinstance(part, int):
             current = typing.get_args(current)[0]
         elif typing.get_origin(current) is dict:
             current = typing.get_args(current)[1]
         else:
-            return []
-    current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+            return None
+    return current
+
+
+def _field_name(root: type[BaseModel], loc: Sequence[str | int], part: str) -> str:
+    """The field name of `part` (a name or a PascalCase alias) in the model at `loc`."""
+    model = _unwrap(_type_at(root, loc))
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        for name, info in model.model_fields.items():
+            if part in (name, info.alias):
+                return name
+    return part
 
 
 def _field_named(model: type[BaseModel], part: str | int) -> Any:
