@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from stackops.aws.session import AwsSession, aws_errors, error_code
-from stackops.errors import AwsFailure
+from stackops.errors import AwsFailure, StackopsError
 
 ACTIONS = (
     "dynamodb:CreateTable",
@@ -94,7 +95,7 @@ class StateTable:
     # -- items --------------------------------------------------------------
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
         """One item, or None."""
-        with aws_errors("dynamodb:GetItem"):
+        with self._errors("dynamodb:GetItem"):
             resp = self._client.get_item(TableName=self.name, Key=_key(pk, sk), ConsistentRead=True)
         item = resp.get("Item")
         return _decode(item) if item else None
@@ -106,7 +107,7 @@ class StateTable:
         for start in range(0, len(wanted), 100):
             request = {self.name: {"Keys": wanted[start : start + 100], "ConsistentRead": True}}
             while request:
-                with aws_errors("dynamodb:BatchGetItem"):
+                with self._errors("dynamodb:BatchGetItem"):
                     resp = self._client.batch_get_item(RequestItems=request)
                 found.extend(_decode(i) for i in resp.get("Responses", {}).get(self.name, []))
                 request = resp.get("UnprocessedKeys") or {}
@@ -161,7 +162,7 @@ class StateTable:
             "ExpressionAttributeValues": values,
         }
         while True:
-            with aws_errors("dynamodb:Query"):
+            with self._errors("dynamodb:Query"):
                 resp = self._client.query(**kwargs)
             yield from (_decode(i) for i in resp.get("Items", []))
             if "LastEvaluatedKey" not in resp:
@@ -172,14 +173,27 @@ class StateTable:
         for start in range(0, len(requests), 25):
             pending = {self.name: requests[start : start + 25]}
             while pending:
-                with aws_errors("dynamodb:BatchWriteItem"):
+                with self._errors("dynamodb:BatchWriteItem"):
                     resp = self._client.batch_write_item(RequestItems=pending)
                 pending = resp.get("UnprocessedItems") or {}
 
-    @staticmethod
-    def _conditional(call: str, method: Any, kwargs: dict[str, Any]) -> None:
+    @contextlib.contextmanager
+    def _errors(self, call: str) -> Iterator[None]:
+        """aws_errors, with a missing table explained: bootstrap was not run."""
         try:
             with aws_errors(call):
+                yield
+        except AwsFailure as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                raise StackopsError(
+                    f"{call} failed: the state table {self.name} does not exist",
+                    hint=f"run 'stackops bootstrap --namespace {self.name.removesuffix('-state')}'",
+                ) from exc
+            raise
+
+    def _conditional(self, call: str, method: Any, kwargs: dict[str, Any]) -> None:
+        try:
+            with self._errors(call):
                 method(**kwargs)
         except AwsFailure as exc:
             if error_code(exc) == "ConditionalCheckFailedException":

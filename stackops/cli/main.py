@@ -88,6 +88,11 @@ class LazyGroup(click.Group):
             ctx.fail(f"no command {name!r}.{hint} 'stackops --help' lists them.")
         return super().resolve_command(ctx, args)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Accept global options after the command too (`describe-stacks --output table`),
+        as the aws CLI does, unless the command has an option of that name itself."""
+        return super().parse_args(ctx, _hoist_global_options(self, ctx, args))
+
     def invoke(self, ctx: click.Context) -> object:
         """Run the command; the one place errors become a message and an exit status."""
         try:
@@ -104,6 +109,41 @@ class LazyGroup(click.Group):
             click.echo(f"stackops: error: AWS call failed: {exc}", err=True)
             ctx.exit(1)
         return None
+
+
+GLOBAL_VALUE_OPTIONS = frozenset(
+    {"--endpoint-url", "--region", "--profile", "--namespace", "--output"}
+)
+GLOBAL_FLAGS = frozenset({"--debug"})
+
+
+def _hoist_global_options(group: LazyGroup, ctx: click.Context, args: list[str]) -> list[str]:
+    """Move global options found after the sub-command name in front of it."""
+    position = 0
+    while position < len(args) and args[position].startswith("-"):
+        name = args[position].split("=", 1)[0]
+        position += 1 if name in GLOBAL_FLAGS or "=" in args[position] else 2
+    if position >= len(args) or args[position] not in COMMANDS:
+        return args
+    command = group.get_command(ctx, args[position])
+    own = {opt for p in getattr(command, "params", []) for opt in getattr(p, "opts", [])}
+    front, rest = list(args[: position + 1]), []
+    tail = args[position + 1 :]
+    i = 0
+    while i < len(tail):
+        name = tail[i].split("=", 1)[0]
+        if name in own or name not in GLOBAL_VALUE_OPTIONS | GLOBAL_FLAGS:
+            rest.append(tail[i])
+            i += 1
+        elif name in GLOBAL_FLAGS or "=" in tail[i]:
+            front.insert(position, tail[i])
+            position += 1
+            i += 1
+        else:
+            front[position:position] = tail[i : i + 2]
+            position += 2
+            i += 2
+    return front + rest
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -16,7 +16,14 @@ def sandbox() -> None:
 
 
 @sandbox.command()
-@click.option("--port", type=click.IntRange(1, 65535), default=SANDBOX_PORT, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=SANDBOX_PORT,
+    show_default=True,
+    envvar="STACKOPS_SANDBOX_PORT",
+    help="Loopback port (LocalStack's by default).",
+)
 @click.pass_context
 def up(ctx: click.Context, port: int) -> None:
     """Start the sandbox, or say where it already runs."""

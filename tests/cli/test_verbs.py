@@ -480,3 +480,14 @@ def test_aws_failure_is_one_line_exit_1(boot, invoke):
     assert result.stderr.count("\n") <= 2 and "ec2:RunInstances failed" in result.stderr
     (i,) = ok_json(invoke("describe-instances", "--instance-ids", inst))["Instances"]
     assert i["Status"] == "start_failed"
+
+
+def test_global_options_after_the_command(boot, invoke):
+    stack_id = make_stack(invoke, "shop", "--region", "eu-west-1")  # the stack's own --region
+    result = invoke("describe-stacks", "--stack-ids", stack_id, "--output", "yaml")
+    assert result.exit_code == 0, result.stderr
+    assert "Region: eu-west-1" in result.stdout
+    other = invoke("describe-stacks", "--namespace=other")
+    assert other.exit_code == 1  # not bootstrapped there
+    assert "state table other-state does not exist" in other.stderr
+    assert "stackops bootstrap --namespace other" in other.stderr
