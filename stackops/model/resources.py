@@ -110,8 +110,8 @@ class Source(OpsWorksModel):
     type: SourceType
     url: str | None = Field(default=None, min_length=1)
     username: str | None = None
-    password: str | None = None
-    ssh_key: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    ssh_key: str | None = Field(default=None, repr=False)
     revision: str | None = None
 
     @model_validator(mode="after")
@@ -150,6 +150,11 @@ class EnvironmentVariable(OpsWorksModel):
     key: str
     value: str = ""
     secure: bool = False
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        """Secure values stay out of reprs and logs."""
+        for name, value in super().__repr_args__():
+            yield name, "(secret)" if name == "value" and self.secure else value
 
     @field_validator("key")
     @classmethod
