@@ -6,7 +6,9 @@ layers: [{shortname: app, type: custom, name: App server}]
 apps: [{shortname: web, name: Web, app_source: {type: archive, url: ...}}]
 instances: [{hostname: app1, layers: [app], instance_type: t3.micro}]
 ```
-Errors name the place: `FILE:LINE:COLUMN: layers[1].custom_recipes.setup[0]: ...`.
+Top-level keys starting with `x-` are ignored, to hold YAML anchors shared by
+entries (as in docker compose files). Errors name the place:
+`FILE:LINE:COLUMN: layers[1].custom_recipes.setup[0]: ...`.
 """
 
 from __future__ import annotations
@@ -126,8 +128,9 @@ def parse_stack_file(text: str, source: str = "<stack file>") -> StackFile:
         raise InvalidInput(
             f"{doc.where(())}: expected a mapping with keys {', '.join(SECTIONS)}; found {found}"
         )
+    data = {k: v for k, v in doc.data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     try:
-        return StackFile.model_validate(doc.data)
+        return StackFile.model_validate(data)
     except ValidationError as exc:
         problems = describe_errors(doc, exc, StackFile)
     raise problems_error(doc, problems)

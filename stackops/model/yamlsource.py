@@ -86,11 +86,11 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
 
 
 def _walk(node: yaml.Node, loc: Loc, doc: YamlDocument, repeats: list[str], seen: set[int]) -> None:
-    if id(node) in seen:  # an alias cycle
-        return
     doc.value_marks.setdefault(loc, (node.start_mark.line, node.start_mark.column))
+    if id(node) in seen:  # an alias to a node already walked: its marks are known
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen = seen | {id(node)}
         first: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
@@ -112,7 +112,6 @@ def _walk(node: yaml.Node, loc: Loc, doc: YamlDocument, repeats: list[str], seen
             doc.key_marks[child] = (key_node.start_mark.line, key_node.start_mark.column)
             _walk(value_node, child, doc, repeats, seen)
     elif isinstance(node, yaml.SequenceNode):
-        seen = seen | {id(node)}
         for index, item in enumerate(node.value):
             _walk(item, (*loc, index), doc, repeats, seen)
 

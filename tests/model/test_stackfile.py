@@ -203,27 +203,22 @@ def test_missing_file(tmp_path: Path) -> None:
         load_stack_file(tmp_path / "absent.yaml")
 
 
-def test_parse_from_text_and_anchors() -> None:
+def test_parse_from_text_with_anchors_under_x_keys() -> None:
     text = textwrap.dedent(
         """
         stack: {name: demo}
-        x-recipes: &web {setup: [web::setup]}
+        x-layer: &base {type: custom, custom_recipes: {setup: [web::setup]}}
+        layers:
+          - {<<: *base, shortname: app}
+          - {<<: *base, shortname: api, custom_recipes: {setup: [api::setup]}}
         """
     )
-    with pytest.raises(InvalidInput, match=r"<stdin>:3:1: x-recipes: unknown field 'x-recipes'"):
-        parse_stack_file(text, "<stdin>")
-    merged = parse_stack_file(
-        textwrap.dedent(
-            """
-            stack: {name: demo}
-            layers:
-              - &base {shortname: app, type: custom, custom_recipes: {setup: [web::setup]}}
-              - {<<: *base, shortname: api}
-            """
-        )
-    )
+    merged = parse_stack_file(text, "<stdin>")
     assert [la.shortname for la in merged.layers] == ["app", "api"]
-    assert merged.layers[1].custom_recipes.setup == ["web::setup"]
+    assert merged.layers[0].custom_recipes.setup == ["web::setup"]
+    assert merged.layers[1].custom_recipes.setup == ["api::setup"]
+    with pytest.raises(InvalidInput, match=r"<stdin>:3:1: y-layer: unknown field 'y-layer'"):
+        parse_stack_file(text.replace("x-layer", "y-layer"), "<stdin>")
 
 
 def test_stack_file_model_validates_without_yaml() -> None:
