@@ -11,6 +11,7 @@ conditional write (start-instance twice launches one EC2 instance).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -96,7 +97,7 @@ class Store:
         return sorted((_decode(Stack, i) for i in items), key=lambda s: (s.name, s.stack_id))
 
     def contents(self, stack_id: str) -> StackContents:
-        """Layers, apps and instances of a stack, in creation order."""
+        """Layers, apps and instances of a stack, by (natural) shortname and hostname."""
         layers: list[Layer] = []
         apps: list[App] = []
         instances: list[Instance] = []
@@ -108,9 +109,10 @@ class Store:
                     apps.append(_decode(App, item))
                 case "instance":
                     instances.append(_decode(Instance, item))
-        by_time = lambda r: (r.created_at or "", _id_of(r))  # noqa: E731
         return StackContents(
-            sorted(layers, key=by_time), sorted(apps, key=by_time), sorted(instances, key=by_time)
+            sorted(layers, key=lambda r: natural_key(r.shortname)),
+            sorted(apps, key=lambda r: natural_key(r.shortname)),
+            sorted(instances, key=lambda r: natural_key(r.hostname)),
         )
 
     # -- instance status: conditional -----------------------------------------
@@ -133,6 +135,13 @@ class Store:
                 f"instance {instance.instance_id} ({current.hostname}) is {current.status}; "
                 f"this needs it to be {' or '.join(allowed)}"
             ) from exc
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key putting app2 before app10."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part
+    )
 
 
 def _kind_of(cls: type[Record]) -> Kind:
