@@ -44,15 +44,16 @@ def load_node(source: str | None) -> dict[str, Any]:
 
 
 def output_format(ctx: click.Context, local: str | None) -> str:
-    """The command's own --output, else the group's when given explicitly, else 'table'."""
+    """The command's own --output, else the global one when given explicitly, else 'table'."""
     if local:
         return local
-    parent = ctx.parent
+    top = ctx.find_root()
     opts = ctx.find_object(GlobalOptions)
-    if parent is not None and opts is not None:
-        source = parent.get_parameter_source("output")
-        if source not in (None, ParameterSource.DEFAULT):
-            return opts.output
+    if opts is not None and top.get_parameter_source("output") not in (
+        None,
+        ParameterSource.DEFAULT,
+    ):
+        return opts.output
     return "table"
 
 

@@ -97,6 +97,7 @@ def converge(plan: Plan, ctx: ConvergeContext, *, started: float | None = None) 
     delayed: dict[tuple[int, str], list[str]] = {}  # (target, action) -> notifiers, in order
     failed: int | None = None
     blocked: set[int] = set()
+    changed_own: set[int] = set()  # resources that changed in their own turn
 
     def fail_at(index: int) -> None:
         nonlocal failed, blocked
@@ -123,6 +124,7 @@ def converge(plan: Plan, ctx: ConvergeContext, *, started: float | None = None) 
             continue
         if result.status != "changed":
             continue
+        changed_own.add(index)
         for note in plan.notifications.get(index, ()):
             target = resources[note.target]
             target_action = target.notify_action()
@@ -150,6 +152,24 @@ def converge(plan: Plan, ctx: ConvergeContext, *, started: float | None = None) 
                     phase="delayed",
                     notified_by=tuple(notifiers),
                     after_failure=True,
+                )
+            )
+            continue
+        if target_index in changed_own:
+            # Its own turn came after every notifier (the graph orders it so) and
+            # changed it already: a service started then runs the new state.
+            notes.append(
+                ResourceResult(
+                    resource=target.id,
+                    type=target.type_name,
+                    action=action,
+                    recipe=target.origin.recipe,
+                    declared_at=str(target.origin),
+                    status="unchanged",
+                    summary="not needed: it changed in its own turn, after the notifiers",
+                    phase="delayed",
+                    notified_by=tuple(notifiers),
+                    after_failure=late,
                 )
             )
             continue

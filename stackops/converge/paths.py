@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from stackops.errors import InvalidInput, StackopsError
+from stackops.errors import InvalidInput
 
 
-class OutsideRoot(StackopsError):
+class OutsideRoot(InvalidInput):
     """A path would resolve outside the run's root."""
 
 

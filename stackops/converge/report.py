@@ -85,16 +85,26 @@ class Report(NamedTuple):
         noun = "resource" if total == 1 else "resources"
         line = f"{total} {noun}: {', '.join(parts)} in {self.seconds:.2f} s"
         if self.notifications:
-            ran = sum(1 for n in self.notifications if n.status in ("changed", "unchanged"))
-            verb = "would run" if self.dry_run else "ran"
-            word = "notification" if ran == 1 else "notifications"
-            line += f"; {ran} {word} {verb}"
-            late = sum(1 for n in self.notifications if n.after_failure and n.status != "skipped")
-            if late:
-                line += f" ({late} after the failure)"
+            line += "; notifications: " + self._notification_counts()
         if self.dry_run:
             line += " (dry run: nothing was changed)"
         return line
+
+    def _notification_counts(self) -> str:
+        """E.g. '1 ran, 1 not needed' ('would run' in a dry run)."""
+        notes = self.notifications
+        acted = sum(1 for n in notes if n.status in ("changed", "failed"))
+        parts = [f"{acted} {'would run' if self.dry_run else 'ran'}"]
+        idle = sum(1 for n in notes if n.status == "unchanged")
+        skipped = sum(1 for n in notes if n.status == "skipped")
+        late = sum(1 for n in notes if n.after_failure and n.status in ("changed", "failed"))
+        if idle:
+            parts.append(f"{idle} not needed")
+        if skipped:
+            parts.append(f"{skipped} skipped")
+        if late:
+            parts.append(f"{late} after the failure")
+        return ", ".join(parts)
 
     def failure_line(self) -> str | None:
         """One line naming what failed, for the error message; None when all went well."""

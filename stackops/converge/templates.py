@@ -14,7 +14,11 @@ class TemplateError(StackopsError):
 
 
 class TemplateRenderer:
-    """One Jinja2 environment per templates folder, kept for the run (an explicit object)."""
+    """One Jinja2 environment per templates folder, kept for the run (an explicit object).
+
+    Undefined names fail (StrictUndefined); block tags eat their own line
+    (trim_blocks, lstrip_blocks), so `{% for %}` lines leave no blank lines.
+    """
 
     def __init__(self) -> None:
         self._environments: dict[Path, Any] = {}
@@ -28,6 +32,8 @@ class TemplateRenderer:
                 loader=jinja2.FileSystemLoader(str(folder)),
                 undefined=jinja2.StrictUndefined,
                 keep_trailing_newline=True,
+                trim_blocks=True,
+                lstrip_blocks=True,
                 autoescape=False,
                 auto_reload=False,
             )

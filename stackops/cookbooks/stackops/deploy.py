@@ -1,0 +1,43 @@
+"""stackops::deploy — each app of node["deploy"]: a release switched in, its service restarted.
+
+releases/<release> is unpacked from the app's artifact (scm_type s3, archive or
+local), shared folders are linked in, the migration runs if asked, `current`
+switches atomically and keep_releases are kept. The app's environment goes to
+<deploy_to>/shared/app.env (mode 0600, hidden from reports). An app with a
+`service` (command, env, reload_signal) is kept running from `current` and
+restarted when the release or environment changes.
+"""
+
+from stackops.converge.declare import Run
+from stackops.cookbooks.apps import apps_of
+
+
+def recipe(run: Run) -> None:
+    run.include("stackops::setup")
+    for app in apps_of(run.node):
+        owner = {"owner": app.owner, "group": app.group}
+        env_file = run.file(
+            app.env_file, content=app.env_text(), mode=0o600, sensitive=True, **owner
+        )
+        release = run.release(
+            app.deploy_to,
+            release=app.release,
+            source=app.source,
+            checksum=app.checksum,
+            strip_components=app.strip_components,
+            shared=list(app.shared),
+            keep=app.keep,
+            migrate=list(app.migrate) if app.migrate else None,
+            env=app.environment,
+            requires=[env_file],
+            **owner,
+        )
+        if app.service is not None:
+            run.service(
+                app.name,
+                command=list(app.service.command),
+                cwd=f"{app.deploy_to}/current",
+                env={**app.environment, **app.service.env},
+                reload_signal=app.service.reload_signal,
+                subscribes=[release],
+            )
