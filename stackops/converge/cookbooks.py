@@ -32,11 +32,7 @@ class RecipeSource(NamedTuple):
     recipe: str
     path: Path
     cookbook_dir: Path
-
-    @property
-    def display(self) -> str:
-        """The recipe file as a user would type it (relative to here when below it)."""
-        return display_path(self.path)
+    display: str  # the recipe file as a user would type it (relative to here when below)
 
 
 def display_path(path: Path) -> str:
@@ -110,7 +106,7 @@ class Cookbooks:
         if folder is not None:
             path = folder / f"{recipe}.py"
             if path.is_file():
-                return RecipeSource(full, cookbook, recipe, path, folder)
+                return RecipeSource(full, cookbook, recipe, path, folder, display_path(path))
             have = _recipes_in(folder)
             raise InvalidInput(
                 f"cookbook {cookbook!r} ({display_path(folder)}) has no recipe {recipe!r}."

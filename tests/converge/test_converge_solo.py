@@ -302,3 +302,22 @@ def test_console_script_runs_solo(cookbooks: Any, root: Path) -> None:
         done.stdout.strip().endswith(done.stdout.strip().splitlines()[-1])
         and "1 resource: 1 changed" in done.stdout
     )
+
+
+def test_the_example_cookbook_plans_cleanly(root: Path) -> None:
+    project = Path(__file__).resolve().parents[2]
+    args = ["solo", "-j", str(project / "recipes/web/node.example.json"), "--root", str(root)]
+    args += [
+        "--cookbooks",
+        str(project / "recipes"),
+        "web::deploy",
+        "--dry-run",
+        "--output",
+        "json",
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["summary"]["failed"] == 0
+    assert "service[web]" in [r["resource"] for r in report["resources"]]
+    assert list(root.iterdir()) == []
