@@ -58,7 +58,9 @@ class NodeRoot:
         """
         virtual = node_path(path)
         if self.is_host:
-            return Path(virtual)
+            if not follow_last:
+                return Path(virtual)
+            return Path(os.path.realpath(virtual))  # the same as under any other root
         if virtual == "/":
             return Path(self._real)
         joined = self._real + virtual

@@ -31,12 +31,23 @@ class Plan(NamedTuple):
         return descendants(self.successors, index)
 
 
+def _settings(resource: Resource) -> dict[str, object]:
+    """What a resource asks for, without its links to other resources."""
+    links = ("requires", "notifies", "subscribes")
+    return {k: getattr(resource, k) for k in resource.keywords if k not in links}
+
+
 def build_plan(recipes: Sequence[str], resources: Sequence[Resource]) -> Plan:
     """Resolve references, order the resources (refusing cycles), index notifications."""
     index = {id(resource): i for i, resource in enumerate(resources)}
     by_name: dict[str, int] = {}
     for i, resource in enumerate(resources):
-        by_name.setdefault(resource.id, i)
+        first = resources[by_name.setdefault(resource.id, i)]
+        if first is not resource and _settings(first) != _settings(resource):
+            raise InvalidInput(
+                f"{resource.origin}: {resource.id} is declared again with other settings "
+                f"than at {first.origin}; declare it once (give one of them another name)"
+            )
 
     def resolve(owner: Resource, keyword: str, ref: Resource | Trigger | str) -> tuple[int, Timing]:
         timing: Timing = "delayed"

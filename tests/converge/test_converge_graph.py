@@ -83,3 +83,14 @@ def test_plan_resolves_string_references_and_refuses_unknown_ones() -> None:
     bad = File(name="/etc/b", origin=ORIGIN, requires=["directory[/ect]"])
     with pytest.raises(Exception, match=r"directory\[/ect\].*Did you mean: directory\[/etc\]"):
         build_plan([], [folder, bad])
+
+
+def test_a_resource_declared_twice_must_agree_with_itself() -> None:
+    same = [Directory(name="/srv", origin=ORIGIN), Directory(name="/srv", origin=ORIGIN)]
+    assert build_plan([], same).order == (0, 1)
+    clash = [
+        File(name="/f", origin=ORIGIN, content="a"),
+        File(name="/f", origin=ORIGIN, content="b"),
+    ]
+    with pytest.raises(Exception, match=r"file\[/f\] is declared again with other settings"):
+        build_plan([], clash)

@@ -63,13 +63,12 @@ class Artifact(NamedTuple):
                 remove_quietly(local)
 
 
-def artifact_of(source: object, checksum: object, strip: object) -> Artifact:
+def artifact_of(source: str | None, checksum: str | None, strip: int) -> Artifact:
     """The Artifact of a declaration's keywords; DeclarationError when one is not valid."""
     check_source(source)
     if not isinstance(strip, int) or isinstance(strip, bool) or strip < 0:
         raise DeclarationError(f"strip_components= takes a count >= 0, not {strip!r}")
-    assert isinstance(source, str)
-    return Artifact(source, parse_checksum(checksum), strip)  # type: ignore[arg-type]
+    return Artifact(str(source), parse_checksum(checksum), strip)
 
 
 class ArchiveDesired(NamedTuple):

@@ -223,6 +223,8 @@ class Execute(Resource):
         )
 
     def apply(self, ctx: ConvergeContext, change: ExecuteChange) -> None:
+        if change.cwd is not None and not change.cwd.is_dir():
+            raise CommandFailed(f"cwd {self.cwd} is not a folder; create it first (requires=)")
         result = run_command(
             change.command,
             shell=change.shell,
