@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from stackops.api.records import ensure_unique, new_id, require_one, updated
 from stackops.api.secrets import app_secret_path, secret_paths, stash_app_secrets
-from stackops.model.resources import App, AppSpec, Stack
+from stackops.errors import InvalidInput
+from stackops.model.resources import App, AppSpec, Layer, Stack
 
 if TYPE_CHECKING:
     from stackops.services import Services
@@ -15,8 +16,10 @@ if TYPE_CHECKING:
 def create_app(services: Services, stack_id: str, spec: AppSpec) -> dict[str, Any]:
     """Record a new app; shortnames are unique within the stack."""
     services.store.get(Stack, stack_id)
-    taken = {a.shortname: a.app_id for a in services.store.contents(stack_id).apps}
+    contents = services.store.contents(stack_id)
+    taken = {a.shortname: a.app_id for a in contents.apps}
     ensure_unique("app", "shortname", spec.shortname, taken, None)
+    _check_layers(spec.layers, contents.layers)
     app_id = new_id()
     app = App(**spec.model_dump(), app_id=app_id, stack_id=stack_id, created_at=services.now_iso())
     services.store.put(stash_app_secrets(services, app))
@@ -39,6 +42,8 @@ def update_app(services: Services, app_id: str, changes: dict[str, Any]) -> None
     """Change the given fields of an app; a new environment replaces the old one whole."""
     app = services.store.get(App, app_id)
     new = updated(app, changes)
+    if "layers" in changes:
+        _check_layers(new.layers, services.store.contents(app.stack_id).layers)
     if "environment" in changes:
         kept = {v.key for v in new.environment if v.secure}
         dropped = [
@@ -56,3 +61,12 @@ def delete_app(services: Services, app_id: str) -> None:
     app = services.store.get(App, app_id)
     services.parameters.delete_many(secret_paths(services, app))
     services.store.delete(app)
+
+
+def _check_layers(shortnames: list[str], layers: list[Layer]) -> None:
+    known = {layer.shortname for layer in layers}
+    for name in shortnames:
+        if name not in known:
+            raise InvalidInput(
+                f"--layers: the stack has no layer {name!r} (layers: {', '.join(sorted(known))})"
+            )

@@ -77,6 +77,11 @@ def _stack_layers(services: Services, stack_id: str, layer_ids: list[str]) -> li
     return layers
 
 
+def next_port_offset(instances: list[Instance], step: int = 10) -> int:
+    """A port offset above every other instance's of the stack (never reused)."""
+    return max((i.port_offset for i in instances), default=0) + step
+
+
 def create_instance(
     services: Services, stack_id: str, layer_ids: list[str], spec: InstanceSpec
 ) -> dict[str, Any]:
@@ -100,6 +105,7 @@ def create_instance(
         status=S.stopped,
         arn=services.arn("instance", instance_id),
         created_at=services.now_iso(),
+        port_offset=next_port_offset(existing),
     )
     instance_tags(instance)  # refuse now what EC2 would refuse at launch
     services.store.put(instance)
@@ -343,6 +349,7 @@ def register_instance(
             arn=services.arn("instance", instance_id),
             created_at=services.now_iso(),
             registered_by="stackops register-instance",
+            port_offset=next_port_offset(existing),
         ),
         ec2,
         status,

@@ -344,6 +344,9 @@ class AppSpec(OpsWorksModel):
     """stackops extension: argv run once per deployment before the switch."""
     health_check: dict[str, Any] | None = None
     """stackops extension: e.g. {"path": "/health", "port": 8080} or {"command": [...]}."""
+    layers: list[Shortname] = []
+    """stackops extension: shortnames of the layers whose instances get this app; empty means
+    every layer (OpsWorks tied apps to layers by type; custom layers need it said)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -433,6 +436,9 @@ class Instance(_Record, InstanceSpec):
     arn: str | None = None
     registered_by: str | None = None
     infrastructure_class: str = "ec2"
+    port_offset: int = Field(default=0, ge=0)
+    """stackops extension: added to service ports where nodes share one host (the sandbox),
+    so services of different nodes never collide. Assigned at creation, never reused."""
 
     def spec(self) -> InstanceSpec:
         """The user-set part of this instance."""

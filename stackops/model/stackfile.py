@@ -75,6 +75,12 @@ def cross_check(stack_file: StackFile) -> list[Problem]:
     )
     defined = list(dict.fromkeys(layer.shortname for layer in stack_file.layers))
     region = stack_file.stack.region
+    for i, app in enumerate(stack_file.apps):
+        for j, shortname in enumerate(app.layers):
+            if shortname not in defined:
+                problems.append(
+                    Problem(("apps", i, "layers", j), _unknown_layer(shortname, defined))
+                )
     for i, entry in enumerate(stack_file.instances):
         seen: set[str] = set()
         for j, shortname in enumerate(entry.layers):

@@ -127,6 +127,11 @@ def test_invalid_file_names_line_and_creates_nothing(boot, invoke, tmp_path):
     result = invoke("apply", "-f", str(write(tmp_path, unknown, "b.yaml")))
     assert result.exit_code == 2 and "instances[0].layers" in result.stderr
 
+    unknown_app_layer = SMALL.replace("    name: Web\n", "    name: Web\n    layers: [ap]\n")
+    result = invoke("apply", "-f", str(write(tmp_path, unknown_app_layer, "c.yaml")))
+    assert result.exit_code == 2 and "apps[0].layers[0]" in result.stderr
+    assert "did you mean 'app'" in result.stderr
+
     result = invoke("apply", "-f", str(tmp_path / "missing.yaml"))
     assert result.exit_code == 2 and "missing.yaml" in result.stderr
 

@@ -283,7 +283,15 @@ def test_summarize_counts_instances_by_opsworks_status_key() -> None:
 
 
 OPSWORKS_MODEL = Path("/work/shared/reference/opsworks-api/service-2.json")
-EXTENSIONS = {"DefaultAmiId", "TargetGroupArn", "DeployTo", "MigrateCommand", "HealthCheck"}
+EXTENSIONS = {
+    "DefaultAmiId",
+    "TargetGroupArn",
+    "DeployTo",
+    "MigrateCommand",
+    "HealthCheck",
+    "Layers",
+    "PortOffset",
+}
 
 
 @pytest.mark.skipif(not OPSWORKS_MODEL.exists(), reason="OpsWorks API model not available")
