@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from stackops.converge.paths import NodeRoot
+from stackops.converge.render_memo import RenderMemo
 from stackops.converge.templates import TemplateRenderer
 from stackops.errors import StackopsError
 
@@ -38,6 +39,7 @@ class ConvergeContext:
     deadline: float | None = None
     fetchers: Mapping[str, Fetcher] = field(default_factory=dict)
     templates: TemplateRenderer = field(default_factory=TemplateRenderer)
+    renders: RenderMemo = field(default_factory=lambda: RenderMemo(None, {}))
     umask: int = field(default_factory=current_umask)
 
     def remaining(self) -> float | None:

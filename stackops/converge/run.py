@@ -13,6 +13,7 @@ from stackops.converge.declare import Run
 from stackops.converge.engine import converge
 from stackops.converge.paths import NodeRoot
 from stackops.converge.plan import Plan, build_plan
+from stackops.converge.render_memo import MEMO_PATH, RenderMemo
 from stackops.converge.report import Report
 from stackops.errors import InvalidInput
 
@@ -50,12 +51,24 @@ def run_recipes(
     """Converge `recipes` on the node under `root`; see the package docstring."""
     started = clock()
     plan = plan_recipes(recipes, node, root, cookbook_paths, dry_run=dry_run)
+    node_root = NodeRoot(root)
     ctx = ConvergeContext(
-        root=NodeRoot(root),
+        root=node_root,
         node=node,
         dry_run=dry_run,
         clock=clock,
         deadline=None if timeout is None else started + timeout,
         fetchers=dict(fetchers or {}),
+        renders=RenderMemo(_memo_file(node_root), node),
     )
-    return converge(plan, ctx, started=started)
+    report = converge(plan, ctx, started=started)
+    if not dry_run:
+        ctx.renders.save()
+    return report
+
+
+def _memo_file(root: NodeRoot) -> Path | None:
+    try:
+        return root.host_path(MEMO_PATH)
+    except InvalidInput:  # a symlink on the way leads out of the root: no memo
+        return None

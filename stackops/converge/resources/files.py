@@ -23,6 +23,7 @@ from stackops.converge.filesystem import (
     write_atomically,
 )
 from stackops.converge.paths import node_path
+from stackops.converge.render_memo import digest
 from stackops.converge.resource import (
     DeclarationError,
     NoChange,
@@ -162,6 +163,7 @@ class FileDesired(NamedTuple):
     uid: int | None
     gid: int | None
     sensitive: bool
+    seen: PathState | None = None  # the current state, when computing `content` read it
 
 
 class FileChange(NamedTuple):
@@ -205,9 +207,12 @@ class ContentResource(PathResource):
     def content_bytes(self, ctx: ConvergeContext) -> bytes | None:
         raise NotImplementedError
 
-    def desired(self, ctx: ConvergeContext, action: str) -> FileDesired:
+    def desired(
+        self, ctx: ConvergeContext, action: str, content: bytes | None = None
+    ) -> FileDesired:
         host = ctx.root.host_path(self.name, follow_last=action != "delete")
-        content = None if action == "delete" else self.content_bytes(ctx)
+        if content is None and action != "delete":
+            content = self.content_bytes(ctx)
         return FileDesired(
             path=node_path(self.name),
             host=host,
@@ -221,6 +226,8 @@ class ContentResource(PathResource):
         )
 
     def current(self, ctx: ConvergeContext, desired: FileDesired) -> PathState:
+        if desired.seen is not None:
+            return desired.seen
         size = None if desired.content is None else len(desired.content)
         return read_state(
             desired.host,
@@ -369,10 +376,33 @@ class Template(ContentResource):
         if not isinstance(self.variables, Mapping):
             raise DeclarationError("variables= takes a dict")
 
+    def desired(self, ctx: ConvergeContext, action: str) -> FileDesired:
+        """Render, unless the memo proves the file on disk already is this render."""
+        if action == "delete" or self.sensitive:
+            return super().desired(ctx, action)
+        path = node_path(self.name)
+        inputs = ctx.renders.inputs(self._folder(), self.source, self._variables(ctx))
+        expected = ctx.renders.expected(path, inputs) if inputs else None
+        if expected is not None:
+            host = ctx.root.host_path(self.name)
+            state = read_state(host, want_size=-1, for_diff=True)
+            if state.content is not None and digest(state.content) == expected:
+                plain = super().desired(ctx, action, content=state.content)
+                return plain._replace(seen=state)
+        desired = super().desired(ctx, action)
+        if inputs and desired.content is not None:
+            ctx.renders.record(path, inputs, desired.content)
+        return desired
+
+    def _folder(self) -> Path:
+        return self.origin.cookbook_dir / "templates"
+
+    def _variables(self, ctx: ConvergeContext) -> dict[str, Any]:
+        return {"node": ctx.node, **(self.variables or {})}
+
     def content_bytes(self, ctx: ConvergeContext) -> bytes:
-        folder = self.origin.cookbook_dir / "templates"
-        values = {"node": ctx.node, **(self.variables or {})}
-        return ctx.templates.render(folder, self.source, values).encode("utf-8")
+        rendered = ctx.templates.render(self._folder(), self.source, self._variables(ctx))
+        return rendered.encode("utf-8")
 
 
 # -- link -------------------------------------------------------------------------
