@@ -27,7 +27,9 @@ report says what failed, what was skipped, and which notifications ran anyway.
 `plan_recipes(...)` returns the ordered plan alone; `search_path(extra, project)`
 builds the cookbook path the CLI uses (extra, then ./recipes, then built-in).
 Without fetchers, s3:// sources use a default boto3 client (imported only then)
-and http(s):// sources use urllib.
+and http(s):// sources use urllib. A run that renders templates keeps digests of
+their inputs and output in <root>/var/lib/stackops/rendered-templates.json, so a
+run that changes nothing does not even load Jinja2 (see render_memo).
 """
 
 from __future__ import annotations

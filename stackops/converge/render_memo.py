@@ -52,7 +52,11 @@ class RenderMemo:
         return self._entries
 
     def inputs(self, folder: Path, source: str, variables: Mapping[str, Any]) -> str | None:
-        """The digest of a render's inputs; None when they cannot be put in a digest."""
+        """The digest of a render's inputs; None when they cannot be put in a digest.
+
+        `variables` are the template's own; the node (which templates also see) is
+        put in the digest once per run.
+        """
         try:
             if self._node_digest is None:
                 self._node_digest = digest(_canonical(self._node))

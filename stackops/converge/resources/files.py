@@ -381,7 +381,7 @@ class Template(ContentResource):
         if action == "delete" or self.sensitive:
             return super().desired(ctx, action)
         path = node_path(self.name)
-        inputs = ctx.renders.inputs(self._folder(), self.source, self._variables(ctx))
+        inputs = ctx.renders.inputs(self._folder(), self.source, self.variables or {})
         expected = ctx.renders.expected(path, inputs) if inputs else None
         if expected is not None:
             host = ctx.root.host_path(self.name)
