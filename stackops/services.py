@@ -9,10 +9,13 @@ from functools import cached_property
 
 from stackops.aws.dynamodb import StateTable
 from stackops.aws.ec2 import Ec2
+from stackops.aws.events import EventBus
+from stackops.aws.s3 import Bucket
 from stackops.aws.session import AwsSession
+from stackops.aws.sqs import Queue
 from stackops.aws.ssm import ParameterStore
 from stackops.naming import ResourceNames
-from stackops.store import Store
+from stackops.store import CommandLog, EventClaims, Leases, Store
 
 
 def utc_now() -> datetime:
@@ -33,6 +36,30 @@ class Services:
         return Store(StateTable(self.session, self.names.table))
 
     @cached_property
+    def commands(self) -> CommandLog:
+        return CommandLog(StateTable(self.session, self.names.table))
+
+    @cached_property
+    def leases(self) -> Leases:
+        return Leases(StateTable(self.session, self.names.table), self.epoch)
+
+    @cached_property
+    def claims(self) -> EventClaims:
+        return EventClaims(StateTable(self.session, self.names.table), self.epoch)
+
+    @cached_property
+    def queue(self) -> Queue:
+        return Queue(self.session, self.names.queue)
+
+    @cached_property
+    def bus(self) -> EventBus:
+        return EventBus(self.session)
+
+    @cached_property
+    def artifacts(self) -> Bucket:
+        return Bucket(self.session, self.names.bucket(self.session.account_id(), self.region))
+
+    @cached_property
     def ec2(self) -> Ec2:
         return Ec2(self.session)
 
@@ -43,6 +70,14 @@ class Services:
     @property
     def region(self) -> str:
         return self.session.target.region
+
+    def epoch(self) -> float:
+        """The clock as seconds since the epoch (leases and expiries)."""
+        return self.clock().timestamp()
+
+    def now_precise(self) -> str:
+        """The clock's time to the microsecond, for records that are ordered by it."""
+        return self.clock().astimezone(UTC).isoformat(timespec="microseconds")
 
     def now_iso(self) -> str:
         """The clock's time as OpsWorks wrote it (ISO 8601, seconds, UTC)."""

@@ -131,11 +131,36 @@ class StateTable:
             kwargs["ExpressionAttributeValues"] = _encode(values)
         self._conditional("dynamodb:PutItem", self._client.put_item, kwargs)
 
-    def delete(self, pk: str, sk: str, *, condition: str | None = None) -> None:
+    def increment(self, pk: str, sk: str, attribute: str, by: int = 1) -> int:
+        """Add `by` to a number attribute (created at 0) and return the new value, atomically."""
+        with self._errors("dynamodb:UpdateItem"):
+            resp = self._client.update_item(
+                TableName=self.name,
+                Key=_key(pk, sk),
+                UpdateExpression="ADD #a :by",
+                ExpressionAttributeNames={"#a": attribute},
+                ExpressionAttributeValues={":by": {"N": str(by)}},
+                ReturnValues="UPDATED_NEW",
+            )
+        return int(resp["Attributes"][attribute]["N"])
+
+    def delete(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
         """Delete one item (no error when it is already gone, unless a condition says so)."""
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": _key(pk, sk)}
         if condition:
             kwargs["ConditionExpression"] = condition
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = _encode(values)
         self._conditional("dynamodb:DeleteItem", self._client.delete_item, kwargs)
 
     def put_many(self, items: Iterable[dict[str, Any]]) -> None:

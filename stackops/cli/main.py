@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import click
 
@@ -51,8 +51,7 @@ COMMANDS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class GlobalOptions:
+class GlobalOptions(NamedTuple):
     """The options every command shares, parsed once at the edge."""
 
     endpoint_url: str | None

@@ -1,0 +1,78 @@
+"""The instance status machine: what an EC2 state change means for a stackops instance.
+
+Pure: given the recorded status and what EC2 reports, decide the status to
+record now and the activity to run. Whether stackops itself asked for the
+change is read from the recorded status (stop-instance sets `stopping` before
+EC2 hears of it), so a stop from outside is told apart and can be healed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from stackops.model.enums import InstanceStatus as S
+
+Run = Literal["boot", "shutdown"]
+
+# Statuses from which a running EC2 instance means "set it up now".
+BOOTABLE = frozenset(
+    {
+        S.requested,
+        S.pending,
+        S.booting,
+        S.stopped,
+        S.start_failed,
+        S.stop_failed,
+        S.terminated,
+        S.connection_lost,
+    }
+)
+# Statuses stackops sets itself on the way down.
+GOING_DOWN = frozenset({S.stopping, S.shutting_down, S.terminating})
+DOWN = frozenset({S.stopped, S.terminated})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The status to record (None: leave it), the activity to run, and whether to heal."""
+
+    status: S | None = None
+    run: Run | None = None
+    heal: bool = False
+    reason: str = ""
+
+    @property
+    def is_noop(self) -> bool:
+        return self.status is None and self.run is None and not self.heal
+
+
+def on_ec2_state(status: S, ec2_state: str, *, auto_healing: bool) -> Decision:
+    """Decide what EC2 state `ec2_state` means for an instance recorded as `status`."""
+    match ec2_state:
+        case "pending":
+            if status in (S.requested, S.stopped, S.start_failed):
+                return Decision(S.pending, reason="EC2 is starting it")
+        case "running":
+            if status is S.rebooting:
+                return Decision(S.online, reason="back from a reboot")
+            if status in BOOTABLE:
+                return Decision(S.booting, "boot", reason="EC2 runs it: setup, then deploy")
+        case "stopping" | "shutting-down":
+            if status not in GOING_DOWN | DOWN:
+                going = S.stopping if ec2_state == "stopping" else S.shutting_down
+                return Decision(going, "shutdown", reason="stopped outside stackops")
+        case "stopped" | "terminated":
+            final = S.stopped if ec2_state == "stopped" else S.terminated
+            if status is final:
+                return Decision(reason=f"already {final}")
+            outside = status not in GOING_DOWN
+            heal = outside and auto_healing
+            why = "stopped outside stackops" if outside else "as asked"
+            return Decision(final, heal=heal, reason=why + (", auto-healing" if heal else ""))
+    return Decision(reason=f"nothing to do: {status} and EC2 {ec2_state}")
+
+
+def is_member(status: S) -> bool:
+    """Whether an instance counts in its layers' membership (OpsWorks: online only)."""
+    return status is S.online
