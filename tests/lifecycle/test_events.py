@@ -1,0 +1,289 @@
+"""Queue message bodies to events: every kind, malformed and foreign ones, builders round-trip."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from stackops.lifecycle.events import (
+    CONFIGURE_REQUEST,
+    DEPLOYMENT_REQUEST,
+    EC2_STATES,
+    INSTANCE_COMMAND,
+    SOURCE_INTERNAL,
+    STATE_CHANGE,
+    ConfigureRequest,
+    DeploymentRequest,
+    Ec2StateChange,
+    ForeignEvent,
+    InstanceCommand,
+    LifecycleAction,
+    MalformedEvent,
+    configure_request_message,
+    deployment_request_message,
+    event_time,
+    instance_command_message,
+    parse_message,
+    state_change_detail,
+)
+
+# Exactly what moto 5.2 delivered to SQS for put_events (no "account").
+MOTO_STATE_CHANGE = (
+    '{"id": "b6d0c901-6681-43f2-a6b3-aed155150ad0", "time": "2026-11-28T17:48:50Z", '
+    '"version": "0", "detail-type": "EC2 Instance State-change Notification", '
+    '"source": "aws.ec2", "region": "us-east-1", "resources": [], '
+    '"detail": {"instance-id": "i-0123456789abcdef0", "state": "running"}}'
+)
+
+# What real EC2 sends through EventBridge (with "account" and the instance ARN).
+AWS_STATE_CHANGE: dict[str, Any] = {
+    "version": "0",
+    "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+    "detail-type": "EC2 Instance State-change Notification",
+    "source": "aws.ec2",
+    "account": "123456789012",
+    "time": "2026-11-28T17:00:00Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"],
+    "detail": {"instance-id": "i-abcd1111", "state": "stopping"},
+}
+
+AWS_LAUNCH_ACTION: dict[str, Any] = {
+    "version": "0",
+    "id": "468fcd64-4f2d-4d55-b2b6-8d4a6e7f6b4e",
+    "detail-type": "EC2 Instance-launch Lifecycle Action",
+    "source": "aws.autoscaling",
+    "account": "123456789012",
+    "time": "2026-11-28T17:01:02Z",
+    "region": "us-east-1",
+    "resources": [
+        "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:5a7e:"
+        "autoScalingGroupName/shop-app"
+    ],
+    "detail": {
+        "LifecycleActionToken": "87654321-4321-4321-4321-210987654321",
+        "AutoScalingGroupName": "shop-app",
+        "LifecycleHookName": "stackops-launch",
+        "EC2InstanceId": "i-1234567890abcdef0",
+        "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+        "NotificationMetadata": "{}",
+        "Origin": "EC2",
+        "Destination": "AutoScalingGroup",
+    },
+}
+
+
+def _body(envelope: dict[str, Any], **changes: Any) -> str:
+    return json.dumps({**envelope, **changes})
+
+
+def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+def test_state_change_exactly_as_moto_delivers_it() -> None:
+    assert parse_message(MOTO_STATE_CHANGE) == Ec2StateChange(
+        event_id="b6d0c901-6681-43f2-a6b3-aed155150ad0",
+        source="aws.ec2",
+        ec2_instance_id="i-0123456789abcdef0",
+        state="running",
+        time="2026-11-28T17:48:50Z",
+    )
+
+
+def test_state_change_from_real_ec2_and_from_the_watcher() -> None:
+    event = parse_message(_body(AWS_STATE_CHANGE))
+    assert event == Ec2StateChange(
+        "7bf73129-1428-4cd3-a780-95db273d1602",
+        "aws.ec2",
+        "i-abcd1111",
+        "stopping",
+        "2026-11-28T17:00:00Z",
+    )
+    watched = parse_message(
+        _body(
+            AWS_STATE_CHANGE,
+            source="stackops.watcher",
+            detail=state_change_detail("i-abcd1111", "terminated"),
+        )
+    )
+    assert isinstance(watched, Ec2StateChange)
+    assert (watched.source, watched.state) == ("stackops.watcher", "terminated")
+
+
+@pytest.mark.parametrize("state", sorted(EC2_STATES))
+def test_every_ec2_state_is_accepted(state: str) -> None:
+    event = parse_message(_body(AWS_STATE_CHANGE, detail={"instance-id": "i-1", "state": state}))
+    assert isinstance(event, Ec2StateChange)
+    assert event.state == state
+
+
+def test_launch_and_terminate_lifecycle_actions() -> None:
+    launch = parse_message(_body(AWS_LAUNCH_ACTION))
+    assert launch == LifecycleAction(
+        event_id="468fcd64-4f2d-4d55-b2b6-8d4a6e7f6b4e",
+        ec2_instance_id="i-1234567890abcdef0",
+        transition="launch",
+        group_name="shop-app",
+        hook_name="stackops-launch",
+        token="87654321-4321-4321-4321-210987654321",
+        time="2026-11-28T17:01:02Z",
+    )
+    terminate = parse_message(
+        _body(
+            AWS_LAUNCH_ACTION,
+            **{"detail-type": "EC2 Instance-terminate Lifecycle Action"},
+            detail={
+                **AWS_LAUNCH_ACTION["detail"],
+                "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+                "LifecycleHookName": "stackops-terminate",
+            },
+        )
+    )
+    assert isinstance(terminate, LifecycleAction)
+    assert (terminate.transition, terminate.hook_name) == ("terminate", "stackops-terminate")
+
+
+def test_lifecycle_transition_must_match_the_detail_type() -> None:
+    detail = {
+        **AWS_LAUNCH_ACTION["detail"],
+        "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+    }
+    with pytest.raises(MalformedEvent, match="LifecycleTransition") as info:
+        parse_message(_body(AWS_LAUNCH_ACTION, detail=detail))
+    assert not isinstance(info.value, ForeignEvent)
+
+
+def test_internal_messages_parse() -> None:
+    envelope = {
+        "id": "e-1",
+        "time": "2026-11-28T17:02:00Z",
+        "version": "0",
+        "source": "stackops.internal",
+        "resources": [],
+    }
+    command = {"detail-type": "Instance Command"}
+    assert parse_message(
+        _body(envelope, **command, detail={"instance-id": "in-1", "command": "stop", "force": True})
+    ) == InstanceCommand("e-1", "in-1", "stop", True, "2026-11-28T17:02:00Z")
+    configure = {"detail-type": "Configure Request"}
+    assert parse_message(
+        _body(envelope, **configure, detail={"stack-id": "st-1", "seq": 7})
+    ) == ConfigureRequest("e-1", "st-1", 7, "2026-11-28T17:02:00Z")
+    deployment = {"detail-type": "Deployment Request"}
+    assert parse_message(
+        _body(envelope, **deployment, detail={"deployment-id": "dep-1"})
+    ) == DeploymentRequest("e-1", "dep-1", "2026-11-28T17:02:00Z")
+
+
+def test_builders_round_trip() -> None:
+    when = "2026-11-28T17:03:00Z"
+    body = instance_command_message("in-1", "start", force=True, event_id="e-1", time=when)
+    assert parse_message(body) == InstanceCommand("e-1", "in-1", "start", True, when)
+    body = configure_request_message("st-1", 3, event_id="e-2", time=when)
+    assert parse_message(body) == ConfigureRequest("e-2", "st-1", 3, when)
+    body = deployment_request_message("dep-9", event_id="e-3", time=when)
+    assert parse_message(body) == DeploymentRequest("e-3", "dep-9", when)
+    envelope = json.loads(body)
+    assert envelope["source"] == SOURCE_INTERNAL
+    assert envelope["detail-type"] == DEPLOYMENT_REQUEST
+    assert {"id", "time", "version", "detail-type", "source", "resources", "detail"} <= set(
+        envelope
+    )
+
+
+def test_builders_default_a_fresh_id_and_the_current_utc_time() -> None:
+    first = parse_message(instance_command_message("in-1", "stop"))
+    second = parse_message(instance_command_message("in-1", "stop"))
+    assert isinstance(first, InstanceCommand)
+    assert first.force is False
+    assert first.event_id != second.event_id
+    assert first.time.endswith("Z") and len(first.time) == len("2026-11-28T17:03:00Z")
+
+
+def test_builders_refuse_what_the_parser_would_refuse() -> None:
+    with pytest.raises(ValueError, match="command"):
+        instance_command_message("in-1", "reboot")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="seq"):
+        configure_request_message("st-1", -1)
+    with pytest.raises(ValueError, match="state"):
+        state_change_detail("i-1", "exploded")
+
+
+def test_event_time_is_eventbridge_style() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    moment = datetime(2026, 11, 28, 18, 30, 5, 123, tzinfo=timezone(timedelta(hours=1)))
+    assert event_time(moment) == "2026-11-28T17:30:05Z"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("not json at all", "not JSON"),
+        ("", "not JSON"),
+        ("[1, 2]", "not an object"),
+        (json.dumps(_without(AWS_STATE_CHANGE, "source")), "missing field envelope.source"),
+        (json.dumps(_without(AWS_STATE_CHANGE, "detail-type")), "envelope.detail-type"),
+        (json.dumps(_without(AWS_STATE_CHANGE, "id")), "missing field envelope.id"),
+        (json.dumps(_without(AWS_STATE_CHANGE, "time")), "missing field envelope.time"),
+        (_body(AWS_STATE_CHANGE, time="yesterday"), "not an ISO-8601 time"),
+        (json.dumps(_without(AWS_STATE_CHANGE, "detail")), "missing field envelope.detail"),
+        (_body(AWS_STATE_CHANGE, detail="running"), "envelope.detail is not an object"),
+        (_body(AWS_STATE_CHANGE, detail={"state": "running"}), "missing field detail.instance-id"),
+        (_body(AWS_STATE_CHANGE, detail={"instance-id": "i-1"}), "missing field detail.state"),
+        (_body(AWS_STATE_CHANGE, detail={"instance-id": "i-1", "state": "on"}), "state 'on'"),
+        (_body(AWS_STATE_CHANGE, detail={"instance-id": 7, "state": "running"}), "instance-id"),
+        (
+            _body(AWS_LAUNCH_ACTION, detail=_without(AWS_LAUNCH_ACTION["detail"], "EC2InstanceId")),
+            "missing field detail.EC2InstanceId",
+        ),
+        (
+            configure_request_message("st-1", 1).replace('"seq": 1', '"seq": "1"'),
+            "detail.seq is not a non-negative integer",
+        ),
+        (
+            instance_command_message("in-1", "stop").replace('"force": false', '"force": "no"'),
+            "detail.force is not a boolean",
+        ),
+    ],
+)
+def test_malformed_messages_say_what_is_wrong(body: str, fragment: str) -> None:
+    with pytest.raises(MalformedEvent) as info:
+        parse_message(body)
+    assert fragment in str(info.value)
+    assert not isinstance(info.value, ForeignEvent)
+
+
+def test_detail_errors_name_the_event() -> None:
+    body = _body(AWS_STATE_CHANGE, detail={"instance-id": "i-1"})
+    with pytest.raises(MalformedEvent, match=f"^{STATE_CHANGE} event 7bf73129"):
+        parse_message(body)
+
+
+@pytest.mark.parametrize(
+    ("source", "detail_type"),
+    [
+        ("aws.s3", "Object Created"),
+        ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
+        ("aws.autoscaling", STATE_CHANGE),
+        ("stackops.internal", "Something New"),
+        ("stackops", "Instance State Change"),  # stackops's own outgoing events
+        ("aws.s3", INSTANCE_COMMAND),
+        ("aws.ec2", CONFIGURE_REQUEST),
+    ],
+)
+def test_foreign_events_are_told_apart(source: str, detail_type: str) -> None:
+    body = _body(AWS_STATE_CHANGE, source=source, **{"detail-type": detail_type}, detail={})
+    with pytest.raises(ForeignEvent, match="unknown source/detail-type") as info:
+        parse_message(body)
+    assert isinstance(info.value, MalformedEvent)
+    assert source in str(info.value) and detail_type in str(info.value)
+
+
+def test_events_are_frozen() -> None:
+    event = parse_message(MOTO_STATE_CHANGE)
+    with pytest.raises(AttributeError):
+        event.state = "stopped"  # type: ignore[misc]
