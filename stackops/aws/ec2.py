@@ -118,6 +118,23 @@ class Ec2:
                         found.update(self._describe_one(one))
         return found
 
+    def describe_tagged(self, tag_key: str) -> list[Ec2Instance]:
+        """Every instance carrying `tag_key` (any value, any state): one paginated describe.
+
+        Pages hold up to 1000 reservations (moto counts reservations, not instances).
+        """
+        found: dict[str, Ec2Instance] = {}
+        with aws_errors("ec2:DescribeInstances"):
+            pages = self._client.get_paginator("describe_instances").paginate(
+                Filters=[{"Name": "tag-key", "Values": [tag_key]}],
+                PaginationConfig={"PageSize": 1000},
+            )
+            for page in pages:
+                for reservation in page["Reservations"]:
+                    for raw in reservation["Instances"]:
+                        found[raw["InstanceId"]] = _instance(raw)
+        return list(found.values())
+
     def _describe_one(self, instance_id: str) -> dict[str, Ec2Instance]:
         try:
             resp = self._client.describe_instances(InstanceIds=[instance_id])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure
@@ -25,12 +26,16 @@ _MISSING = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotEx
 
 @dataclass(frozen=True)
 class Message:
-    """One received message; `receive_count` counts deliveries, this one included."""
+    """One received message; `receive_count` counts deliveries, this one included.
+
+    `sent_timestamp` is when SQS first accepted it, in epoch milliseconds.
+    """
 
     message_id: str
     receipt_handle: str
     body: str
     receive_count: int
+    sent_timestamp: int | None = None
 
 
 class Queue:
@@ -104,21 +109,13 @@ class Queue:
             "QueueUrl": self.url,
             "MaxNumberOfMessages": max_messages,
             "WaitTimeSeconds": wait_seconds,
-            "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
         }
         if visibility_timeout is not None:
             kwargs["VisibilityTimeout"] = visibility_timeout
         with aws_errors("sqs:ReceiveMessage"):
             resp = self._client.receive_message(**kwargs)
-        return [
-            Message(
-                m["MessageId"],
-                m["ReceiptHandle"],
-                m["Body"],
-                int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
-            )
-            for m in resp.get("Messages", [])
-        ]
+        return [_message(m) for m in resp.get("Messages", [])]
 
     def delete_batch(self, receipt_handles: Sequence[str]) -> list[str]:
         """Delete messages (any number, 10 per call); return the handles that failed."""
@@ -137,3 +134,31 @@ class Queue:
             self._client.change_message_visibility(
                 QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
             )
+
+    def change_visibility_batch(self, receipt_handles: Sequence[str], seconds: int) -> list[str]:
+        """`change_visibility` for many messages (10 per call); return the handles that failed."""
+        failed: list[str] = []
+        for start in range(0, len(receipt_handles), 10):
+            chunk = receipt_handles[start : start + 10]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": seconds}
+                for i, h in enumerate(chunk)
+            ]
+            with aws_errors("sqs:ChangeMessageVisibilityBatch"):
+                resp = self._client.change_message_visibility_batch(
+                    QueueUrl=self.url, Entries=entries
+                )
+            failed.extend(chunk[int(f["Id"])] for f in resp.get("Failed", []))
+        return failed
+
+
+def _message(raw: dict[str, Any]) -> Message:
+    attributes = raw.get("Attributes", {})
+    sent = attributes.get("SentTimestamp")
+    return Message(
+        raw["MessageId"],
+        raw["ReceiptHandle"],
+        raw["Body"],
+        int(attributes.get("ApproximateReceiveCount", "1")),
+        int(sent) if sent is not None else None,
+    )

@@ -45,6 +45,9 @@ COMMANDS: dict[str, str] = {
     "reboot-instance": "stackops.cli.instances:reboot_instance",
     "register-instance": "stackops.cli.instances:register_instance",
     "get-hostname-suggestion": "stackops.cli.instances:get_hostname_suggestion",
+    # lifecycle events
+    "watch": "stackops.cli.watch_cmd:watch",
+    "events": "stackops.cli.events_cmd:events",
     # the recipe engine
     "solo": "stackops.cli.solo_cmd:solo",
     "recipes": "stackops.cli.solo_cmd:recipes",
