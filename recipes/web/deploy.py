@@ -1,35 +1,40 @@
-"""web::deploy — a static site served by a supervised `python3 -m http.server`.
+"""web::deploy — serve the app over HTTP with a supervised `python3 -m http.server`.
 
-The server restarts when its page or the configuration written by web::configure
-changes; `stackops solo ... stackops::shutdown` stops it.
+In a stack, the built-in stackops::deploy has already switched the `web` app's
+release in; this serves `<deploy_to>/current`. Alone (solo, no app), it serves
+the cookbook's own page. The server restarts when the release, its page or the
+configuration written by web::configure changes; stackops::shutdown stops it.
 """
 
 from stackops.converge.declare import Run
 
 
 def recipe(run: Run) -> None:
-    web = run.node["web"]
+    node = run.node
+    web = node.get("web", {})
+    offset = node.get("stackops", {}).get("instance", {}).get("port_offset", 0)
+    port = int(web.get("port") or int(web.get("port_base", 8000)) + int(offset))
+    address = node.get("stackops", {}).get("instance", {}).get("address")
     run.include("web::configure")
-    site = run.directory("/srv/web/site", mode=0o755)
-    page = run.file("/srv/web/site/index.html", source="index.html", requires=[site])
-    run.link("/srv/web/current", to="/srv/web/site", requires=[site])
-    run.execute(
-        ["/bin/sh", "-c", "date -u > .deployed-at"],
-        name="record the first deploy",
-        cwd="/srv/web",
-        creates="/srv/web/.deployed-at",
-        requires=[site],
-    )
+    app = node.get("deploy", {}).get("web")
+    if app:
+        deploy_to = app.get("deploy_to", "/srv/www/web")
+        serve, watched = f"{deploy_to}/current", [f"release[{deploy_to}]"]
+    else:
+        site = run.directory("/srv/web/site", mode=0o755)
+        page = run.file("/srv/web/site/index.html", source="index.html", requires=[site])
+        run.link("/srv/web/current", to="/srv/web/site", requires=[site])
+        serve, watched = "/srv/web/current", [page]
     run.service(
         "web",
         command=[
             "python3",
             "-m",
             "http.server",
-            str(web["port"]),
+            str(port),
             "--bind",
-            web.get("address", "127.0.0.1"),
+            web.get("address") or address or "127.0.0.1",
         ],
-        cwd="/srv/web/current",
-        subscribes=[page, "template[/etc/web/web.conf]"],
+        cwd=serve,
+        subscribes=[*watched, "template[/etc/web/web.conf]"],
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from stackops.api.records import ensure_unique, new_id, require_one, updated
 from stackops.aws.ec2 import LaunchRequest
 from stackops.errors import Conflict, InvalidInput
+from stackops.lifecycle.events import instance_command_message
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.hostnames import suggest_hostname
 from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
@@ -256,14 +257,22 @@ def _restartable(services: Services, instance: Instance) -> Ec2Instance | None:
     return found if found and found.state in ("stopped", "stopping") else None
 
 
-def stop_instance(services: Services, instance_id: str, force: bool = False) -> None:
-    """Stop an instance: EBS-backed ones are stopped, instance-store ones terminated.
+def stop_instance(services: Services, instance_id: str, force: bool = False) -> str:
+    """Stop an instance the OpsWorks way: shutdown recipes first, then EC2 stops it.
 
-    `force` accepts any status (an instance stuck in `requested` after a crash).
+    The instance is marked `stopping` (it leaves its layers' membership at once)
+    and the lifecycle dispatcher is asked to run its shutdown recipes, stop or
+    terminate the EC2 instance (EBS-backed: stopped; instance store: terminated)
+    and configure the rest of the stack. `force` skips the recipes and stops the
+    EC2 instance now, whatever the status (an instance stuck after a crash).
+    Returns what happened, for the user.
     """
     instance = services.store.get(Instance, instance_id)
     stopping = instance.model_copy(update={"status": S.stopping})
     services.store.transition(stopping, set(S) if force else STOPPABLE)
+    if not force and instance.ec2_instance_id:
+        services.queue.send(instance_command_message(instance_id, "stop"))
+        return "stopping: the dispatcher runs its shutdown recipes, then stops it"
     try:
         if instance.ec2_instance_id:
             if instance.root_device_type == "instance-store":
@@ -274,6 +283,7 @@ def stop_instance(services: Services, instance_id: str, force: bool = False) -> 
         services.store.put(stopping.model_copy(update={"status": S.stop_failed}))
         raise
     services.store.put(stopping.model_copy(update={"status": S.stopped}))
+    return "stopped"
 
 
 def reboot_instance(services: Services, instance_id: str) -> None:

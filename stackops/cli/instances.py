@@ -76,12 +76,16 @@ def start_instance(ctx: click.Context, instance_id: str) -> None:
 
 @click.command("stop-instance")
 @click.option("--instance-id", required=True)
-@click.option("--force/--no-force", default=False, help="Stop whatever the status.")
+@click.option(
+    "--force/--no-force",
+    default=False,
+    help="Skip shutdown recipes; stop now, whatever the status.",
+)
 @click.pass_context
 def stop_instance(ctx: click.Context, instance_id: str, force: bool) -> None:
-    """Stop an instance (EBS-backed: stopped; instance store: terminated)."""
-    api.stop_instance(services(ctx), instance_id, force=force)
-    show(ctx, None, f"stopped instance {instance_id}")
+    """Stop an instance: shutdown recipes, then EC2 stops it (instance store: terminated)."""
+    outcome = api.stop_instance(services(ctx), instance_id, force=force)
+    show(ctx, None, f"instance {instance_id}: {outcome}")
 
 
 @click.command("reboot-instance")

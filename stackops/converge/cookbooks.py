@@ -86,6 +86,7 @@ class Cookbooks:
 
     def __init__(self, paths: Sequence[Path]) -> None:
         self.paths = [Path(p) for p in paths]
+        self.paths = list(dict.fromkeys(self.paths))  # the same folder twice: search it once
         if BUILTIN_COOKBOOKS not in self.paths:
             self.paths.append(BUILTIN_COOKBOOKS)
         self._modules: dict[Path, Callable[[Any], None]] = {}

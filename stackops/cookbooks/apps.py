@@ -24,7 +24,7 @@ class App(NamedTuple):
 
     name: str
     deploy_to: str
-    release: str
+    release: str | None  # None outside a deploy (setup, configure): nothing to switch to
     source: str
     checksum: str | None
     strip_components: int
@@ -76,7 +76,8 @@ def app_of(name: str, attrs: Mapping[str, Any]) -> App:
     if scm_type == "s3" and not source.startswith("s3://"):
         raise InvalidInput(f"node attribute {base}.scm.repository: scm_type s3 needs an s3:// URL")
     release = attrs.get("release") or scm.get("revision")
-    _field(f"{base}.release", release, str, "a release id")
+    if release is not None:
+        _field(f"{base}.release", release, str, "a release id")
     env = _field(f"{base}.environment", attrs.get("environment") or {}, Mapping, "an object")
     environment = {str(k): str(v) for k, v in env.items()}
     service = None

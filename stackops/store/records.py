@@ -78,6 +78,12 @@ class Store:
                 raise NotFound(f"no {kind} with id {record_id}")
         return [found[i] for i in ids]
 
+    def find_many(self, cls: type[R], record_ids: Iterable[str]) -> dict[str, R]:
+        """Records by id; ids that name nothing are left out (no error)."""
+        kind = _kind_of(cls)
+        items = self._table.get_many((f"{kind}#{i}", kind) for i in record_ids)
+        return {item["pk"].split("#", 1)[1]: _decode(cls, item) for item in items}
+
     def put(self, record: Record) -> None:
         """Write a record (create or replace)."""
         self._table.put(_encode(record))

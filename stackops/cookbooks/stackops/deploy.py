@@ -10,11 +10,17 @@ restarted when the release or environment changes.
 
 from stackops.converge.declare import Run
 from stackops.cookbooks.apps import apps_of
+from stackops.errors import InvalidInput
 
 
 def recipe(run: Run) -> None:
     run.include("stackops::setup")
     for app in apps_of(run.node):
+        if app.release is None:
+            raise InvalidInput(
+                f"node attribute deploy.{app.name}.release: a deploy needs a release id "
+                "(or scm.revision)"
+            )
         owner = {"owner": app.owner, "group": app.group}
         env_file = run.file(
             app.env_file, content=app.env_text(), mode=0o600, sensitive=True, **owner

@@ -1,0 +1,246 @@
+"""Lifecycle activities on one instance: boot (setup, deploy), configure, shutdown.
+
+Each run is a recorded command: built from a fresh read of the stack (so a
+configure carries the newest membership), run through an executor, its log put
+in S3, its outcome recorded and published.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stackops.api.records import new_id
+from stackops.errors import StackopsError
+from stackops.executors import RunRequest, RunResult
+from stackops.lifecycle.attributes import (
+    apps_for,
+    build_node_attributes,
+    layers_of,
+    recipes_for,
+)
+from stackops.model.commands import Command, CommandStatus, CommandType
+from stackops.model.enums import InstanceStatus as S
+from stackops.model.resources import App, Instance, Layer, Stack
+
+if TYPE_CHECKING:
+    from stackops.executors import Executor
+    from stackops.lifecycle.publish import Publisher
+    from stackops.services import Services
+
+log = logging.getLogger("stackops.dispatch")
+
+DEFAULT_SHUTDOWN_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Where and how recipes run."""
+
+    cookbook_paths: tuple[str, ...] = ()
+    nodes_root: Path | None = None
+    """Sandbox: every EC2 instance is a folder `<nodes_root>/<ec2 instance id>`."""
+    sandbox: bool = False
+    timeout: float = 600.0
+
+
+@dataclass(frozen=True)
+class StackView:
+    """One fresh read of a stack: its layers, apps and instances."""
+
+    stack: Stack
+    layers: list[Layer]
+    apps: list[App]
+    instances: list[Instance]
+
+    def layers_of(self, instance: Instance) -> list[Layer]:
+        return layers_of(instance, self.layers)
+
+    def apps_for(self, instance: Instance) -> list[App]:
+        return apps_for((la.shortname for la in self.layers_of(instance)), self.apps)
+
+    def online(self) -> list[Instance]:
+        return [i for i in self.instances if i.status is S.online]
+
+
+class Activities:
+    """Runs and records lifecycle activities."""
+
+    def __init__(
+        self,
+        services: Services,
+        settings: RunSettings,
+        executor: Executor,
+        publisher: Publisher,
+    ) -> None:
+        self.services = services
+        self.settings = settings
+        self.executor = executor
+        self.publisher = publisher
+
+    # -- reading and recording ------------------------------------------------
+    def view(self, stack_id: str) -> StackView:
+        """The stack as it is now (one query for its contents)."""
+        stack = self.services.store.get(Stack, stack_id)
+        contents = self.services.store.contents(stack_id)
+        return StackView(stack, contents.layers, contents.apps, contents.instances)
+
+    def set_status(self, instance: Instance, status: S) -> Instance:
+        """Record a new status and publish the change."""
+        if instance.status is status:
+            return instance
+        changed = instance.model_copy(update={"status": status})
+        self.services.store.put(changed)
+        self.publisher.instance_state(changed, instance.status, status)
+        log.info("%s %s -> %s", instance.hostname, instance.status, status)
+        return changed
+
+    def new_command(
+        self,
+        instance: Instance,
+        kind: CommandType,
+        *,
+        deployment_id: str | None = None,
+        seq: int = 0,
+    ) -> Command:
+        """A pending command for `instance` (not yet stored)."""
+        return Command(
+            command_id=new_id(),
+            instance_id=instance.instance_id,
+            stack_id=instance.stack_id,
+            type=kind,
+            deployment_id=deployment_id,
+            created_at=self.services.now_precise(),
+            seq=seq,
+        )
+
+    # -- running ----------------------------------------------------------------
+    def run(
+        self,
+        command: Command,
+        activity: str,
+        *,
+        recipes: list[str] | None = None,
+        custom_json: dict[str, Any] | None = None,
+        releases: dict[str, str] | None = None,
+        app_revisions: dict[str, str] | None = None,
+        migrate: bool = False,
+        timeout: float | None = None,
+    ) -> Command:
+        """Run one command on its instance and record the outcome (never raises for a run)."""
+        running = command.model_copy(
+            update={"status": CommandStatus.running, "acknowledged_at": self.services.now_precise()}
+        )
+        self.services.commands.put(running)
+        chosen: list[str] = list(recipes or [])
+        try:
+            view = self.view(command.stack_id)
+            instance = next(i for i in view.instances if i.instance_id == command.instance_id)
+            chosen = (
+                recipes if recipes is not None else recipes_for(activity, view.layers_of(instance))
+            )
+            node = build_node_attributes(
+                activity=activity,
+                command_id=command.command_id,
+                deployment_id=command.deployment_id,
+                stack=view.stack,
+                layers=view.layers,
+                apps=view.apps,
+                instances=view.instances,
+                instance=instance,
+                releases=releases or {},
+                secret_prefix=self.services.names.secret_prefix(),
+                sandbox=self.settings.sandbox,
+                deployment_custom_json=custom_json,
+                app_revisions=app_revisions,
+                migrate=migrate,
+            )
+            request = RunRequest(
+                command_id=command.command_id,
+                ec2_instance_id=instance.ec2_instance_id or "",
+                recipes=tuple(chosen),
+                node=node,
+                cookbook_paths=self.settings.cookbook_paths,
+                timeout=timeout or self.settings.timeout,
+                root=self._root(instance),
+            )
+            result = self.executor.run(request)
+        except StackopsError as exc:
+            result = RunResult(False, 2, None, f"not run: {exc}", False, 0.0)
+        return self._record(running, chosen, result)
+
+    def _root(self, instance: Instance) -> str | None:
+        if self.settings.nodes_root is None:
+            return None
+        root = self.settings.nodes_root / (instance.ec2_instance_id or instance.instance_id)
+        root.mkdir(parents=True, exist_ok=True)
+        return str(root)
+
+    def _record(self, command: Command, recipes: list[str], result: RunResult) -> Command:
+        key = f"logs/{command.command_id}.json"
+        body = {"CommandId": command.command_id, "Report": result.report, "Log": result.log}
+        self.services.artifacts.put_object(
+            key, json.dumps(body).encode(), content_type="application/json"
+        )
+        summary = _summary(result)
+        done = command.model_copy(
+            update={
+                "status": CommandStatus.successful if result.ok else CommandStatus.failed,
+                "exit_code": result.exit_code,
+                "completed_at": self.services.now_precise(),
+                "log_url": f"s3://{self.services.artifacts.name}/{key}",
+                "recipes": recipes,
+                "summary": summary,
+            }
+        )
+        self.services.commands.put(done)
+        self.publisher.command_state(done)
+        log.info("%s %s: %s", command.type.value, command.instance_id, summary)
+        return done
+
+    # -- the lifecycle ----------------------------------------------------------
+    def boot(self, instance: Instance) -> Instance:
+        """Setup, then deploy of every app of its layers; online, or setup_failed."""
+        instance = self.set_status(instance, S.running_setup)
+        setup = self.run(self.new_command(instance, CommandType.setup), "setup")
+        if setup.status is not CommandStatus.successful:
+            return self.set_status(instance, S.setup_failed)
+        view = self.view(instance.stack_id)
+        apps = view.apps_for(instance)
+        if apps:
+            deploy = self.new_command(instance, CommandType.deploy)
+            releases = {app.shortname: self.release_id(deploy.command_id) for app in apps}
+            done = self.run(deploy, "deploy", releases=releases)
+            if done.status is not CommandStatus.successful:
+                return self.set_status(instance, S.setup_failed)
+        return self.set_status(instance, S.online)
+
+    def shutdown(self, instance: Instance) -> Command:
+        """Shutdown recipes, bounded by the longest shutdown timeout of its layers."""
+        view = self.view(instance.stack_id)
+        limits = [
+            layer.lifecycle_event_configuration.shutdown.execution_timeout
+            for layer in view.layers_of(instance)
+        ]
+        timeout = float(max(limits, default=DEFAULT_SHUTDOWN_TIMEOUT))
+        return self.run(
+            self.new_command(instance, CommandType.shutdown), "shutdown", timeout=timeout
+        )
+
+    def release_id(self, command_id: str) -> str:
+        """A release name that sorts by time: `20261128T170000Z-1a2b`."""
+        return f"{self.services.clock():%Y%m%dT%H%M%SZ}-{command_id[:4]}"
+
+
+def _summary(result: RunResult) -> str:
+    if result.timed_out:
+        return f"timed out after {result.seconds:.0f} s"
+    if result.report and result.report.get("summary_line"):
+        line = str(result.report["summary_line"])
+        failed = result.report.get("failed")
+        return f"{line}; {failed} failed" if failed else line
+    first = (result.log or "").strip().splitlines()
+    return first[0][:300] if first else f"exit code {result.exit_code}"

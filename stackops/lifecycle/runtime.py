@@ -1,0 +1,60 @@
+"""Putting a dispatcher together: executor, cookbooks, node roots, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stackops.lifecycle.activities import RunSettings
+from stackops.lifecycle.attributes import resolve_secret_refs
+from stackops.lifecycle.dispatcher import Dispatcher, DispatchSettings
+
+if TYPE_CHECKING:
+    from stackops.executors import Executor
+    from stackops.services import Services
+
+
+def make_executor(services: Services, name: str) -> Executor:
+    """The executor called `name`, wired to this target."""
+    from stackops.executors import get_executor
+
+    factory = get_executor(name)
+    if name == "local":
+        return factory(resolve=lambda node: resolve_secret_refs(node, services.parameters.get_many))
+    return factory(services.session, services.artifacts.name)
+
+
+def build_dispatcher(
+    services: Services,
+    *,
+    executor: str = "local",
+    cookbooks: Sequence[Path] = (),
+    nodes_root: Path | None = None,
+    workers: int = 8,
+    visibility_timeout: int = 300,
+    with_autoscaling: bool = True,
+) -> Dispatcher:
+    """A dispatcher on the services' target.
+
+    With the local executor every EC2 instance is a node folder under
+    `nodes_root` on this host, reached on loopback (the sandbox); with ssm the
+    recipes run on the instances themselves.
+    """
+    from stackops.converge import search_path
+
+    local = executor == "local"
+    run = RunSettings(
+        cookbook_paths=tuple(str(p) for p in search_path(list(cookbooks), Path.cwd())),
+        nodes_root=nodes_root if local else None,
+        sandbox=local,
+    )
+    autoscaling = None
+    if with_autoscaling:
+        from stackops.aws.autoscaling import AutoScaling
+
+        autoscaling = AutoScaling(services.session)
+    settings = DispatchSettings(run=run, workers=workers, visibility_timeout=visibility_timeout)
+    return Dispatcher(
+        services, settings, make_executor(services, executor), autoscaling=autoscaling
+    )
