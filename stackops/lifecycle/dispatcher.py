@@ -72,6 +72,7 @@ class BatchOutcome:
     handled: int = 0
     deferred: int = 0
     failed: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)  # message ids left to come back later
 
     def add(self, other: BatchOutcome) -> None:
         self.received += other.received
@@ -81,6 +82,7 @@ class BatchOutcome:
         self.handled += other.handled
         self.deferred += other.deferred
         self.failed.extend(other.failed)
+        self.retried.extend(other.retried)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -337,6 +339,7 @@ class Dispatcher:
                 outcome.handled += 1
                 finished.append(group[0].message)
             else:
+                outcome.retried.append(group[0].message.message_id)
                 self._retry_later(group)
         return finished
 
