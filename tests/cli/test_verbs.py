@@ -233,7 +233,11 @@ def test_instances_start_stop_and_tags(boot, invoke):
     busy = invoke("delete-instance", "--instance-id", first)
     assert busy.exit_code == 1 and "stop it first" in busy.stderr
 
+    # stop-instance hands the instance to the dispatcher: shutdown recipes, then EC2 stops.
     ok_json(invoke("stop-instance", "--instance-id", first))
+    (inst,) = ok_json(invoke("describe-instances", "--layer-id", db_layer))["Instances"]
+    assert inst["Status"] == "stopping"
+    ok_json(invoke("dispatch", "--drain", "--executor", "local"))
     (inst,) = ok_json(invoke("describe-instances", "--layer-id", db_layer))["Instances"]
     assert inst["Status"] == "stopped"
     state = ec2.describe_instances(InstanceIds=[ec2_id])["Reservations"][0]["Instances"][0]
@@ -260,9 +264,11 @@ def test_instances_start_stop_and_tags(boot, invoke):
 
     result = ok_json(invoke("stop-stack", "--stack-id", stack_id))
     assert result == {"StoppedInstanceIds": [first]}
+    ok_json(invoke("dispatch", "--drain", "--executor", "local"))
     result = ok_json(invoke("start-stack", "--stack-id", stack_id))
     assert sorted(result["StartedInstanceIds"]) == sorted([first, second])
     ok_json(invoke("stop-stack", "--stack-id", stack_id))
+    ok_json(invoke("dispatch", "--drain", "--executor", "local"))
 
     ok_json(invoke("delete-instance", "--instance-id", first))
     state = ec2.describe_instances(InstanceIds=[ec2_id])["Reservations"][0]["Instances"][0]

@@ -125,7 +125,6 @@ def test_git_is_not_supported_yet_and_says_so(tmp_path: Path, root: Path) -> Non
     ("app", "message"),
     [
         ({"scm": {"scm_type": "s3", "repository": "https://x/y.tgz"}}, "needs an s3:// URL"),
-        ({"release": None, "scm": {"repository": "/a.tgz"}}, "deploy.web.release"),
         ({"keep_releases": "five"}, "deploy.web.keep_releases"),
         ({"service": {"command": 3}}, "deploy.web.service.command"),
     ],
@@ -135,3 +134,10 @@ def test_bad_app_attributes_name_the_attribute(app: dict, message: str) -> None:
     base.update(app)
     with pytest.raises(InvalidInput, match=message.replace(".", r"\.")):
         apps_of({"deploy": {"web": base}})
+
+
+def test_deploy_needs_a_release_but_setup_does_not(tmp_path: Path) -> None:
+    node = {"deploy": {"web": {"release": None, "scm": {"repository": "/a.tgz"}}}}
+    assert run_recipes(["stackops::setup"], node, tmp_path).ok
+    with pytest.raises(InvalidInput, match=r"deploy\.web\.release: a deploy needs a release id"):
+        run_recipes(["stackops::deploy"], node, tmp_path)

@@ -58,7 +58,7 @@ def test_boot_runs_setup_deploy_then_configure_everywhere(stack_env, tmp_path):
     app1 = [(c["Type"], c["Status"]) for c in env.commands("app1")]
     assert app1[:2] == [("setup", "successful"), ("deploy", "successful")]
     assert ("configure", "successful") in app1
-    assert [c["Type"] for c in env.commands("lb1")][0] == "setup"
+    assert env.commands("lb1")[0]["Type"] == "setup"
 
     # The app is served from its release over loopback, on the node's own port.
     offset = instances["app2"]["PortOffset"]
