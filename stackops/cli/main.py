@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     # the recipe engine
     "solo": "stackops.cli.solo_cmd:solo",
     "recipes": "stackops.cli.solo_cmd:recipes",
+    "agent": "stackops.cli.agent_cmd:agent",
 }
 
 

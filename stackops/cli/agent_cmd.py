@@ -1,0 +1,227 @@
+"""`stackops agent apply`: run a payload of recipes on this instance (executors' far end).
+
+Start-up matters (the local executor starts one per run): this module loads
+click and the converge engine; boto3 only for an s3:// payload or secret refs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from stackops.errors import InvalidInput, StackopsError
+from stackops.executors.base import EXIT_TIMED_OUT, RunRequest
+from stackops.executors.payload import parse_payload
+from stackops.executors.secrets import redact, redact_data, secret_refs
+
+if TYPE_CHECKING:
+    from stackops.aws.session import AwsSession
+    from stackops.converge import Report
+
+
+class RunTimedOut(StackopsError):
+    """The run's time budget ran out before its recipes were done."""
+
+    exit_code = EXIT_TIMED_OUT
+
+
+class RedactedError(StackopsError):
+    """An error whose message had secret values in it, masked; keeps the exit status."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def engine_budget(timeout: float, spent: float) -> float:
+    """The converge's share of `timeout`: it stops early enough to report, before the
+    executor (or SSM) kills the whole run at `timeout`."""
+    margin = min(10.0, max(0.5, timeout * 0.05))
+    return max(0.05, timeout - margin - spent)
+
+
+class Payload:
+    """Where a payload comes from: a file, stdin ('-') or s3://bucket/key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.bucket: str | None = None
+        self.key: str | None = None
+        if source.startswith("s3://"):
+            self.bucket, _, self.key = source[len("s3://") :].partition("/")
+            if not self.bucket or not self.key:
+                raise InvalidInput(f"--payload {source}: give s3://BUCKET/KEY")
+
+    def read(self, session: AwsSession | None) -> bytes:
+        if self.bucket and self.key:
+            from stackops.aws.s3 import Bucket
+
+            assert session is not None
+            return Bucket(session, self.bucket).get_object(self.key)
+        if self.source == "-":
+            return sys.stdin.buffer.read()
+        try:
+            return Path(self.source).read_bytes()
+        except FileNotFoundError:
+            raise InvalidInput(f"--payload {self.source}: no such file") from None
+        except OSError as exc:
+            raise InvalidInput(f"--payload {self.source}: cannot read it: {exc}") from None
+
+
+class Sessions:
+    """AWS sessions made on first use, one per region (Parameter Store is regional)."""
+
+    def __init__(self, ctx: click.Context) -> None:
+        self._ctx = ctx
+        self._made: dict[str | None, AwsSession] = {}
+
+    def get(self, region_hint: str | None = None) -> AwsSession:
+        """A session on the chosen target; on an instance with nothing configured, the
+        instance role (boto3's default credentials) in the given or hinted region."""
+        from stackops.aws.session import AwsSession
+        from stackops.cli.context import options
+        from stackops.config import DEFAULT_REGION, Target, choose_target, state_home
+        from stackops.errors import TargetNotConfigured
+
+        opts = options(self._ctx)
+        region = opts.region or os.environ.get("AWS_DEFAULT_REGION") or region_hint
+        if region not in self._made:
+            try:
+                target = choose_target(
+                    endpoint_url=opts.endpoint_url,
+                    region=region,
+                    profile=opts.profile,
+                    home=state_home(),
+                )
+            except TargetNotConfigured:
+                target = Target("account", region or DEFAULT_REGION)
+            self._made[region] = AwsSession(target)
+        return self._made[region]
+
+
+def _stack_region(node: dict[str, Any]) -> str | None:
+    stack = node.get("stackops", {}).get("stack", {}) if isinstance(node, dict) else {}
+    region = stack.get("region") if isinstance(stack, dict) else None
+    return region if isinstance(region, str) and region else None
+
+
+def resolve_node(request: RunRequest, sessions: Sessions) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The node with its secret refs resolved from Parameter Store, and the secret values."""
+    if not secret_refs(request.node):
+        return request.node, ()
+    from stackops.aws.ssm import ParameterStore
+    from stackops.executors.secrets import resolve_secret_refs
+
+    store = ParameterStore(sessions.get(_stack_region(request.node)))
+    return resolve_secret_refs(request.node, store.get_many)
+
+
+# The `stackops` group moves a global option found after a command in front of it
+# unless that command has an option of the name; it looks at `agent`, not at
+# `apply`. This hidden option keeps `agent apply ... --output text` apply's own.
+@click.group()
+@click.option("--output", hidden=True, expose_value=False)
+def agent() -> None:
+    """The stackops agent: run recipes on this instance for the dispatcher."""
+
+
+@agent.command("apply")
+@click.option(
+    "--payload",
+    "source",
+    required=True,
+    metavar="PATH|-|s3://BUCKET/KEY",
+    help="The run request (JSON): a file, '-' for stdin, or an S3 object.",
+)
+@click.option(
+    "--output",
+    type=click.Choice(["json", "text"]),
+    default="text",
+    show_default=True,
+    help="json: the report JSON on stdout and the text report on stderr.",
+)
+@click.pass_context
+def apply(ctx: click.Context, source: str, output: str) -> None:
+    """Converge the recipes of a run payload on this host.
+
+    Exit status: 0 ok, 1 a resource failed, 2 invalid payload, 124 timed out.
+
+    \b
+    stackops agent apply --payload run.json
+    stackops agent apply --payload s3://bucket/payloads/c-1.json --output json
+
+    An s3:// payload's report is uploaded beside it, to logs/<command_id>.json
+    (and the text to logs/<command_id>.txt).
+    """
+    started = time.monotonic()
+    payload = Payload(source)
+    sessions = Sessions(ctx)
+    name = "stdin" if source == "-" else source
+    request = parse_payload(payload.read(sessions.get() if payload.bucket else None), name)
+    if payload.bucket and not request.command_id:
+        raise InvalidInput(f"payload {name}: field 'command_id' is needed to upload the report")
+    node, secrets = resolve_node(request, sessions)
+    budget = engine_budget(request.timeout, time.monotonic() - started)
+    run_started = time.monotonic()
+    try:
+        report = _converge(request, node, budget, quiet_stdout=output == "json")
+    except StackopsError as exc:
+        if secrets:
+            raise RedactedError(redact(str(exc), secrets), exc.exit_code) from None
+        raise
+    from stackops.converge import format_text
+
+    data = redact_data(report.to_dict(), secrets)
+    text = redact(format_text(report), secrets)
+    if payload.bucket:
+        _upload(sessions.get(), payload.bucket, request.command_id, data, text)
+    if output == "json":
+        click.echo(json.dumps(data, separators=(",", ":")))
+        click.echo(text, err=True)
+    else:
+        click.echo(text)
+    if not report.ok:
+        if time.monotonic() - run_started >= budget:
+            raise RunTimedOut(f"run timed out: its budget of {request.timeout:g} s ran out")
+        raise RedactedError(
+            redact(f"converge failed: {report.failure_line()}", secrets), exit_code=1
+        )
+
+
+def _converge(
+    request: RunRequest, node: dict[str, Any], budget: float, *, quiet_stdout: bool
+) -> Report:
+    """run_recipes on the request; recipe code printing goes to stderr when stdout is the report."""
+    from stackops.converge import run_recipes, search_path
+
+    paths = search_path([Path(p) for p in request.cookbook_paths])
+    redirect = contextlib.redirect_stdout(sys.stderr) if quiet_stdout else contextlib.nullcontext()
+    with redirect:
+        return run_recipes(
+            list(request.recipes),
+            node,
+            Path(request.root or "/"),
+            paths,
+            dry_run=request.dry_run,
+            timeout=budget,
+        )
+
+
+def _upload(session: AwsSession, bucket: str, command_id: str, data: dict, text: str) -> None:
+    """The report and text log beside the payload; a failure is noted, not fatal."""
+    from stackops.aws.s3 import Bucket
+
+    target = Bucket(session, bucket)
+    try:
+        body = json.dumps(data, separators=(",", ":")).encode()
+        target.put_object(f"logs/{command_id}.json", body, content_type="application/json")
+        target.put_object(f"logs/{command_id}.txt", text.encode(), content_type="text/plain")
+    except StackopsError as exc:
+        click.echo(f"stackops: warning: report not uploaded: {exc}", err=True)
