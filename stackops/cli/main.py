@@ -48,6 +48,10 @@ COMMANDS: dict[str, str] = {
     # lifecycle events
     "watch": "stackops.cli.watch_cmd:watch",
     "events": "stackops.cli.events_cmd:events",
+    # the lifecycle dispatcher
+    "dispatch": "stackops.cli.dispatch_cmd:dispatch",
+    "describe-commands": "stackops.cli.dispatch_cmd:describe_commands",
+    "logs": "stackops.cli.dispatch_cmd:logs",
     # the recipe engine
     "solo": "stackops.cli.solo_cmd:solo",
     "recipes": "stackops.cli.solo_cmd:recipes",
