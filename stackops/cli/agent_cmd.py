@@ -19,7 +19,7 @@ import click
 from stackops.errors import InvalidInput, StackopsError
 from stackops.executors.base import EXIT_TIMED_OUT, RunRequest
 from stackops.executors.payload import parse_payload
-from stackops.executors.secrets import redact, redact_data, secret_refs
+from stackops.secrets import redact, redact_data, secret_refs
 
 if TYPE_CHECKING:
     from stackops.aws.session import AwsSession
@@ -117,17 +117,13 @@ def resolve_node(request: RunRequest, sessions: Sessions) -> tuple[dict[str, Any
     if not secret_refs(request.node):
         return request.node, ()
     from stackops.aws.ssm import ParameterStore
-    from stackops.executors.secrets import resolve_secret_refs
+    from stackops.secrets import resolve_secret_refs
 
     store = ParameterStore(sessions.get(_stack_region(request.node)))
     return resolve_secret_refs(request.node, store.get_many)
 
 
-# The `stackops` group moves a global option found after a command in front of it
-# unless that command has an option of the name; it looks at `agent`, not at
-# `apply`. This hidden option keeps `agent apply ... --output text` apply's own.
 @click.group()
-@click.option("--output", hidden=True, expose_value=False)
 def agent() -> None:
     """The stackops agent: run recipes on this instance for the dispatcher."""
 

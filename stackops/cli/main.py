@@ -133,7 +133,7 @@ def _hoist_global_options(group: LazyGroup, ctx: click.Context, args: list[str])
     if position >= len(args) or args[position] not in COMMANDS:
         return args
     command = group.get_command(ctx, args[position])
-    own = {opt for p in getattr(command, "params", []) for opt in getattr(p, "opts", [])}
+    own = _own_options(command, ctx, args[position + 1 :])
     front, rest = list(args[: position + 1]), []
     tail = args[position + 1 :]
     i = 0
@@ -151,6 +151,16 @@ def _hoist_global_options(group: LazyGroup, ctx: click.Context, args: list[str])
             position += 2
             i += 2
     return front + rest
+
+
+def _own_options(command: click.Command | None, ctx: click.Context, tail: list[str]) -> set[str]:
+    """The options `command` defines, and for a group those of its sub-command in `tail`."""
+    own = {opt for p in getattr(command, "params", []) for opt in getattr(p, "opts", [])}
+    if isinstance(command, click.Group):
+        name = next((t for t in tail if not t.startswith("-")), None)
+        sub = command.get_command(ctx, name) if name else None
+        own |= _own_options(sub, ctx, tail[tail.index(name) + 1 :] if name else [])
+    return own
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -33,7 +33,7 @@ from stackops.executors.base import (
     executor,
     get_executor,
 )
-from stackops.executors.secrets import (
+from stackops.secrets import (
     MASK,
     parameter_store_resolver,
     redact,

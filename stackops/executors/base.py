@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from stackops.errors import InvalidInput
+from stackops.secrets import Resolver  # noqa: F401  (re-exported)
 
 # Exit codes of a run (the agent's, and what every executor reports).
 EXIT_OK = 0
@@ -16,10 +17,6 @@ EXIT_NO_REPORT = 70  # the agent ended without the report it owed (a crash)
 EXIT_TIMED_OUT = 124  # the run's time budget ran out (as timeout(1) says)
 EXIT_NOT_STARTED = 125  # the run could not be started (secrets, spawn, SendCommand, delivery)
 # 128 + n: the agent was killed by signal n
-
-# Turns secret refs ({"ssm": "/path"}) in node attributes into values; returns
-# the resolved node and the secret values, which must never reach a report or log.
-Resolver = Callable[[dict[str, Any]], tuple[dict[str, Any], tuple[str, ...]]]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from stackops.executors.base import (
 )
 from stackops.executors.payload import payload_bytes
 from stackops.executors.processes import end_process_tree
-from stackops.executors.secrets import redact, redact_data
+from stackops.secrets import redact, redact_data
 
 LOG_TAIL = 200_000  # characters of the child's stderr kept in the log
 DRAIN = 1.0  # seconds to read what is left once the child is gone

@@ -180,7 +180,7 @@ class Activities:
         return str(root)
 
     def _record(self, command: Command, recipes: list[str], result: RunResult) -> Command:
-        key = f"logs/{command.command_id}.json"
+        key = f"commands/{command.command_id}.json"  # the agent keeps logs/ for its own report
         body = {"CommandId": command.command_id, "Report": result.report, "Log": result.log}
         self.services.artifacts.put_object(
             key, json.dumps(body).encode(), content_type="application/json"

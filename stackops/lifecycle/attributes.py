@@ -3,29 +3,26 @@
 `build_node_attributes` is pure: records in, one JSON-able dict out, with
 custom JSON (stack < layer < deployment) deep-merged over the generated part.
 Protected values stay secret references `{"ssm": "/path"}` until
-`resolve_secret_refs` swaps them for their values just before a run; the
-values it returns feed `redact` / `redact_data` so they never reach a log or
-a stored report.
+`stackops.secrets.resolve_secret_refs` swaps them for their values just before
+a run; the values it returns feed `redact` / `redact_data` there, so they never
+reach a log or a stored report.
 """
 
 from __future__ import annotations
 
 import copy
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 from stackops.errors import InvalidInput
 from stackops.model.enums import InstanceStatus
 from stackops.model.resources import App, Instance, Layer, Stack
-from stackops.model.validation import find_secret_refs, is_secret_ref
 
 Activity = Literal["setup", "configure", "deploy", "undeploy", "shutdown"]
 ACTIVITIES: Final = ("setup", "configure", "deploy", "undeploy", "shutdown")
 BUILTIN_COOKBOOK: Final = "stackops"
 KEEP_RELEASES: Final = 5
 SANDBOX_ADDRESS: Final = "127.0.0.1"
-MASK: Final = "********"
 
 
 # -- merging ------------------------------------------------------------------------
@@ -202,79 +199,6 @@ def _deploy_attributes(
 def app_env_secret_path(secret_prefix: str, app_id: str, key: str) -> str:
     """The parameter holding a secure environment value (as `stackops.api.secrets` stores it)."""
     return f"{secret_prefix.rstrip('/')}/apps/{app_id}/env/{key}"
-
-
-# -- secrets ------------------------------------------------------------------------------
-def resolve_secret_refs(
-    attrs: Mapping[str, Any], fetch: Callable[[list[str]], Mapping[str, str]]
-) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Replace each `{"ssm": "/name"}` in `attrs` by its value, fetched in one call.
-
-    Returns the new attributes and the distinct secret values (to redact). A
-    parameter `fetch` does not return raises `InvalidInput` naming the attribute
-    path and the parameter, never a value.
-    """
-    refs = {
-        path: name for path, name in find_secret_refs(dict(attrs)).items() if isinstance(name, str)
-    }
-    if not refs:
-        return copy.deepcopy(dict(attrs)), ()
-    names = sorted(set(refs.values()))
-    fetched = fetch(names)
-    missing = [(path, name) for path, name in refs.items() if name not in fetched]
-    if missing:
-        listed = "; ".join(f"{path or '(root)'} -> parameter {name}" for path, name in missing)
-        raise InvalidInput(
-            f"secret reference(s) name parameter(s) that do not exist: {listed}",
-            hint="create them in Parameter Store (SecureString) or fix the reference",
-        )
-    values = tuple(dict.fromkeys(fetched[name] for name in refs.values()))
-    return _substitute(dict(attrs), fetched), values
-
-
-def _substitute(value: Any, fetched: Mapping[str, str]) -> Any:
-    if _is_ref(value):
-        return fetched[value["ssm"]]
-    if isinstance(value, Mapping):
-        return {key: _substitute(item, fetched) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substitute(item, fetched) for item in value]
-    return copy.deepcopy(value)
-
-
-def _is_ref(value: Any) -> bool:
-    return is_secret_ref(value) and isinstance(value["ssm"], str)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every occurrence of every non-empty secret replaced by `********`."""
-    pattern = _secrets_pattern(secrets)
-    return pattern.sub(MASK, text) if pattern else text
-
-
-def redact_data(obj: Any, secrets: Iterable[str]) -> Any:
-    """`obj` (nested dicts, lists, tuples) with secrets masked in every string, keys included."""
-    pattern = _secrets_pattern(secrets)
-    return _redact_with(obj, pattern) if pattern else copy.deepcopy(obj)
-
-
-def _secrets_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
-    # Longest first, in one pass: a secret inside a longer one, or inside the mask, is
-    # never matched after the longer one was replaced.
-    distinct = sorted({s for s in secrets if s}, key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, distinct))) if distinct else None
-
-
-def _redact_with(obj: Any, pattern: re.Pattern[str]) -> Any:
-    if isinstance(obj, str):
-        return pattern.sub(MASK, obj)
-    if isinstance(obj, Mapping):
-        return {_redact_with(k, pattern): _redact_with(v, pattern) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_redact_with(item, pattern) for item in obj]
-    if isinstance(obj, tuple):
-        return tuple(_redact_with(item, pattern) for item in obj)
-    return obj
 
 
 # -- recipes ------------------------------------------------------------------------------

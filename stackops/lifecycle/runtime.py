@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stackops.lifecycle.activities import RunSettings
-from stackops.lifecycle.attributes import resolve_secret_refs
 from stackops.lifecycle.dispatcher import Dispatcher, DispatchSettings
+from stackops.secrets import resolve_secret_refs
 
 if TYPE_CHECKING:
     from stackops.executors import Executor

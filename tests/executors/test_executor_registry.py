@@ -22,7 +22,7 @@ from stackops.executors import (
     resolve_secret_refs,
 )
 from stackops.executors.payload import parse_payload, payload_bytes
-from stackops.executors.secrets import secret_refs
+from stackops.secrets import secret_refs
 
 ACTION = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$")
 

@@ -14,9 +14,6 @@ from stackops.lifecycle.attributes import (
     deep_merge,
     layers_of,
     recipes_for,
-    redact,
-    redact_data,
-    resolve_secret_refs,
 )
 from stackops.model.resources import (
     App,
@@ -27,6 +24,7 @@ from stackops.model.resources import (
     Source,
     Stack,
 )
+from stackops.secrets import redact, redact_data, resolve_secret_refs
 
 WHEN = "2026-11-28T17:00:00+00:00"
 PREFIX = "/stackops/secrets"

@@ -1,4 +1,7 @@
-"""Secret refs in node attributes: find them, resolve them, keep their values out of logs.
+"""Secret refs in attributes: find them, resolve them, keep their values out of logs.
+
+A leaf module (it imports only stackops.errors), so the model, the executors, the
+agent and the dispatcher share one implementation without loading each other.
 
 A secret ref is an object with the one key "ssm" naming a Parameter Store
 parameter: `{"ssm": "/shop/db/password"}`. It is resolved just before a run and
@@ -12,12 +15,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from stackops.errors import InvalidInput
-from stackops.executors.base import Resolver
 
 MASK = "********"
 MIN_LINE = 8  # lines of a multi-line secret this long are masked on their own too
 
 Lookup = Callable[[list[str]], Mapping[str, str]]
+# Turns secret refs in node attributes into values; returns the node and the values.
+Resolver = Callable[[dict[str, Any]], tuple[dict[str, Any], tuple[str, ...]]]
 
 
 def is_secret_ref(value: object) -> bool:
@@ -119,8 +123,10 @@ def redact_data(data: Any, secrets: Iterable[str]) -> Any:
             return value
         if isinstance(value, dict):
             return {walk(k): walk(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
+        if isinstance(value, list):
             return [walk(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(walk(v) for v in value)
         return value
 
     return walk(data)
