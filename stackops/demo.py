@@ -12,6 +12,9 @@ import shlex
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,50 @@ class Story:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
+        self.background: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start_background(self, command: str) -> None:
+        """Start `stackops COMMAND &`, its output in a log file of the state folder."""
+        name = command.split()[0]
+        log_file = Path(self.env["STACKOPS_HOME"]) / f"{name}.log"
+        print(f"\n$ stackops {command} &     # output in {log_file.name}", flush=True)
+        with log_file.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "stackops", *shlex.split(command)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.background.append((name, process))
+
+    def stop_background(self) -> None:
+        """Stop the background commands (SIGTERM: they finish their batch and exit)."""
+        for _name, process in self.background:
+            process.terminate()
+        for _name, process in self.background:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.background.clear()
+
+    def commands(self, instance_id: str) -> list[dict[str, Any]]:
+        """Show an instance's commands one line each (the full table is wide)."""
+        found = self.run(f"describe-commands --instance-id {instance_id}", show=False)["Commands"]
+        print(f"\n$ stackops describe-commands --instance-id {instance_id}", flush=True)
+        for c in found:
+            print(f"  {c['Type']:<10} {c['Status']:<11} {c.get('Summary', '')}")
+        return found
+
+    def wait_for(self, what: str, check: Callable[[], bool], timeout: float = 120) -> None:
+        """Poll `check` until it holds; fail the demo after `timeout` seconds."""
+        print(f"  ... waiting until {what}", flush=True)
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"demo: gave up waiting until {what}")
+            time.sleep(0.5)
 
     def say(self, text: str) -> None:
         print("\n" + textwrap.fill(textwrap.dedent(text).strip(), width=88), flush=True)
@@ -33,7 +80,8 @@ class Story:
     def run(self, command: str, *, show: bool = True, check: bool = True) -> Any:
         """Run `stackops COMMAND` (shell words); print it and its output; return its JSON."""
         args = shlex.split(command)
-        print(f"\n$ stackops {' '.join(command.split())}", flush=True)
+        if show:
+            print(f"\n$ stackops {' '.join(command.split())}", flush=True)
         done = subprocess.run(
             [sys.executable, "-m", "stackops", *args],
             cwd=ROOT,
@@ -72,7 +120,9 @@ def main() -> None:
     story.run("sandbox up")
     try:
         tell(story)
+        tell_lifecycle(story)
     finally:
+        story.stop_background()
         story.run("sandbox down")
     story.say("The end. The README's quickstart shows the same steps by hand.")
 
@@ -113,7 +163,8 @@ def tell(story: Story) -> None:
     story.run(f"start-instance --instance-id {instance}", check=False)
     story.run(f"describe-instances --stack-id {stack} --output table")
     story.run(f"describe-stack-summary --stack-id {stack} --output table")
-    story.run(f"stop-instance --instance-id {instance}")
+    story.say("Stop it with --force: no shutdown recipes (no dispatcher runs yet), EC2 stops now.")
+    story.run(f"stop-instance --instance-id {instance} --force")
 
     story.say("Now a whole stack from one file: first the plan, then apply, then apply again.")
     story.run("apply -f stacks/demo.yaml --dry-run --output table")
@@ -124,6 +175,69 @@ def tell(story: Story) -> None:
     text = (ROOT / "stacks" / "demo.yaml").read_text()
     broken.write_text(text.replace("type: lb", "type: load-balancer"))
     story.run(f"apply -f {os.path.relpath(broken, ROOT)}", check=False)
+
+
+def tell_lifecycle(story: Story) -> None:
+    """Instance events drive recipes: setup, deploy, configure everywhere; shutdown."""
+    home = Path(story.env["STACKOPS_HOME"])
+    story.say(
+        """Now the lifecycle. The dispatcher consumes instance events from the queue and runs
+        the right recipes on the right instances. moto emits no EC2 events, so the watcher
+        polls EC2 and publishes them, as real EC2 would. Both run in the background."""
+    )
+    story.start_background("dispatch --poll-wait 1")
+    story.start_background("watch --interval 1")
+    stack = next(
+        s for s in story.run("describe-stacks", show=False)["Stacks"] if s["Name"] == "demo"
+    )
+
+    def instances() -> dict[str, dict[str, Any]]:
+        found = story.run(f"describe-instances --stack-id {stack['StackId']}", show=False)
+        return {i["Hostname"]: i for i in found["Instances"]}
+
+    def statuses(*hosts: str) -> set[str]:
+        current = instances()
+        return {current[h]["Status"] for h in hosts}
+
+    ids = instances()
+    story.say("Start the load balancer and three app servers.")
+    for host in ("lb1", "app1", "app2", "app3"):
+        story.run(f"start-instance --instance-id {ids[host]['InstanceId']}")
+    story.wait_for(
+        "all four are online", lambda: statuses("lb1", "app1", "app2", "app3") == {"online"}
+    )
+    story.run(f"describe-instances --stack-id {stack['StackId']} --output table")
+    story.say(
+        """Each app server ran setup, then deployed the web app, went online, and then every
+        online instance ran configure. app1's commands:"""
+    )
+    story.commands(ids["app1"]["InstanceId"])
+    lb_conf = home / "nodes" / instances()["lb1"]["Ec2InstanceId"] / "etc/lb/backends.conf"
+    story.say(f"The load balancer's configuration, rendered by lb::configure ({lb_conf.name}):")
+    print(textwrap.indent(lb_conf.read_text().rstrip(), "  "))
+    port = 8000 + instances()["app1"]["PortOffset"]
+    page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+    story.say(f"app1 serves its release on loopback, port {port}: {page.strip()}")
+
+    story.say("Stop app2: its shutdown recipes run, EC2 stops it, the rest configure again.")
+    story.run(f"stop-instance --instance-id {ids['app2']['InstanceId']}")
+    story.wait_for("app2 is stopped", lambda: statuses("app2") == {"stopped"})
+    story.wait_for(
+        "the load balancer has dropped app2",
+        lambda: "app2" not in lb_conf.read_text(),
+        timeout=60,
+    )
+    print(textwrap.indent(lb_conf.read_text().rstrip(), "  "))
+    story.say("app2's commands, and the converge report of its shutdown:")
+    shutdown = story.commands(ids["app2"]["InstanceId"])[-1]
+    story.run(f"logs {shutdown['CommandId']}")
+
+    story.say("Stop the whole stack, so no service keeps running after the demo.")
+    story.run(f"stop-stack --stack-id {stack['StackId']}")
+    story.wait_for(
+        "every instance is stopped",
+        lambda: statuses("lb1", "app1", "app2", "app3") <= {"stopped"},
+    )
 
 
 if __name__ == "__main__":

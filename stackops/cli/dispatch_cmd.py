@@ -39,6 +39,13 @@ from stackops.config import state_home
     show_default=True,
     help="Seconds a received message stays hidden; extended while its work runs.",
 )
+@click.option(
+    "--poll-wait",
+    type=click.IntRange(0, 20),
+    default=20,
+    show_default=True,
+    help="Seconds each receive waits for messages (long polling).",
+)
 @click.pass_context
 def dispatch(
     ctx: click.Context,
@@ -48,6 +55,7 @@ def dispatch(
     cookbooks: tuple[Path, ...],
     workers: int,
     visibility_timeout: int,
+    poll_wait: int,
 ) -> None:
     """Run the lifecycle dispatcher on the queue: setup, configure, deploy, shutdown."""
     from stackops.lifecycle.runtime import build_dispatcher
@@ -71,7 +79,7 @@ def dispatch(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(f"dispatching ({kind} executor); Ctrl-C stops", err=True)
     try:
-        dispatcher.serve(stop)
+        dispatcher.serve(stop, wait_seconds=poll_wait)
     except KeyboardInterrupt:
         stop.set()
 

@@ -10,6 +10,15 @@ import click
 
 FORMATS = ("json", "table", "yaml")
 
+# The columns a table shows for the lists a verb answers with (json and yaml show all).
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "Stacks": ("Name", "Region", "StackId", "HostnameTheme", "CreatedAt"),
+    "Layers": ("Shortname", "Name", "Type", "LayerId", "EnableAutoHealing"),
+    "Apps": ("Shortname", "Name", "Type", "AppId"),
+    "Instances": ("Hostname", "Status", "InstanceType", "Ec2InstanceId", "PrivateIp", "InstanceId"),
+    "Commands": ("Type", "Status", "CompletedAt", "ExitCode", "Summary", "CommandId"),
+}
+
 
 def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
@@ -40,11 +49,12 @@ def _cell(value: Any) -> str:
 
 
 def _grid(title: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    columns: list[str] = []
-    for row in rows:
-        for key, value in row.items():
-            if key not in columns and not isinstance(value, Mapping):
-                columns.append(key)
+    columns: list[str] = list(TABLE_COLUMNS.get(title, ()))
+    if not columns:
+        for row in rows:
+            for key, value in row.items():
+                if key not in columns and not isinstance(value, Mapping):
+                    columns.append(key)
     cells = [[_cell(row.get(col)) for col in columns] for row in rows]
     widths = [max([len(col), *(len(r[i]) for r in cells)]) for i, col in enumerate(columns)]
     rule = "+" + "+".join("-" * (w + 2) for w in widths) + "+"

@@ -58,22 +58,29 @@ def test_demo_plan_apply_and_again_no_changes(boot, invoke):
         ("create", "instance", "lb1"),
         ("create", "instance", "app1"),
         ("create", "instance", "app2"),
+        ("create", "instance", "app3"),
         ("create", "instance", "db1"),
     ]
     assert "+ layer app" in dry.stderr
     assert ok_json(invoke("describe-stacks"))["Stacks"] == []  # the dry run created nothing
 
     done = ok_json(invoke("apply", "-f", str(DEMO)))
-    assert done["Created"] == 9
+    assert done["Created"] == 10
     stack_id = done["StackId"]
     instances = ok_json(invoke("describe-instances", "--stack-id", stack_id))["Instances"]
-    assert sorted(i["Hostname"] for i in instances) == ["app1", "app2", "db1", "lb1"]
+    assert sorted(i["Hostname"] for i in instances) == ["app1", "app2", "app3", "db1", "lb1"]
     layers = {
         la["LayerId"]: la["Shortname"]
         for la in ok_json(invoke("describe-layers", "--stack-id", stack_id))["Layers"]
     }
     by_host = {i["Hostname"]: [layers[x] for x in i["LayerIds"]] for i in instances}
-    assert by_host == {"lb1": ["lb"], "app1": ["app"], "app2": ["app"], "db1": ["db"]}
+    assert by_host == {
+        "lb1": ["lb"],
+        "app1": ["app"],
+        "app2": ["app"],
+        "app3": ["app"],
+        "db1": ["db"],
+    }
 
     again = invoke("apply", "-f", str(DEMO))
     out = ok_json(again)

@@ -32,4 +32,11 @@ def test_demo_story_runs_to_the_end(tmp_path):
     assert "not-for-your-eyes" not in out and "*****FILTERED*****" in out
     assert "No changes: stack demo matches stacks/demo.yaml." in out
     assert "broken.yaml:24:11: layers[0].type" in out
+    # The lifecycle chapter: three app backends behind the lb, then two after a stop.
+    assert "server app1 127.0.0.1:" in out and "server app3 127.0.0.1:" in out
+    after_stop = out.split("Stop app2:", 1)[1]
+    conf_after = after_stop.split("app2's commands", 1)[0]
+    assert "server app2" not in conf_after and "server app3" in conf_after
+    assert "shutdown   successful" in after_stop
+    assert "web v1" in out
     assert out.rstrip().endswith("The README's quickstart shows the same steps by hand.")

@@ -77,5 +77,5 @@ def test_readme_quickstart_runs_as_written(tmp_path):
     applies = [o for line, o in zip(commands, outputs, strict=True) if "apply -f" in line]
     assert len(applies) == 3
     assert json.loads(applies[0])["DryRun"] is True
-    assert json.loads(applies[1])["Created"] == 9
+    assert json.loads(applies[1])["Created"] == 10
     assert json.loads(applies[2])["Changes"] == []
