@@ -168,3 +168,27 @@ def test_malformed_foreign_and_untagged_are_dropped(stack_env, tmp_path):
     left = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert left["ApproximateNumberOfMessages"] == "0"
     assert left["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_stackops_publishes_its_own_state_changes(stack_env, tmp_path):
+    env = stack_env
+    env.apply(STACK, tmp_path)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    events = boto3.client("events", region_name="us-east-1")
+    observer = sqs.create_queue(QueueName="observer")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=observer, AttributeNames=["QueueArn"])
+    events.put_rule(Name="watch-stackops", EventPattern=json.dumps({"source": ["stackops"]}))
+    events.put_targets(
+        Rule="watch-stackops", Targets=[{"Id": "q", "Arn": arn["Attributes"]["QueueArn"]}]
+    )
+    env.start("lb1")
+    env.watch()
+    env.dispatch()
+    seen = []
+    while batch := sqs.receive_message(QueueUrl=observer, MaxNumberOfMessages=10).get("Messages"):
+        for message in batch:
+            body = json.loads(message["Body"])
+            seen.append((body["detail-type"], body["detail"].get("status")))
+            sqs.delete_message(QueueUrl=observer, ReceiptHandle=message["ReceiptHandle"])
+    assert ("Instance State Change", "online") in seen
+    assert ("Command State Change", "successful") in seen

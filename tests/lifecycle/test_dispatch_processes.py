@@ -1,0 +1,108 @@
+"""Several dispatcher processes on one queue: one activity per instance at a time."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from stackops.sandbox import find_free_port, start_sandbox, stop_sandbox
+from tests.lifecycle.conftest import ROOT, stop_services
+
+STACK = """\
+stack: {name: busy}
+layers:
+  - shortname: app
+    type: custom
+    custom_recipes: {setup: [t::slow], configure: [t::slow]}
+instances:
+"""
+
+
+@pytest.mark.server
+def test_two_dispatcher_processes_never_overlap_on_an_instance(tmp_path):
+    home = tmp_path / "home"
+    books = tmp_path / "cookbooks" / "t"
+    books.mkdir(parents=True)
+    (books / "slow.py").write_text(
+        'def recipe(run):\n    run.execute(["sleep", "0.5"], name="take a moment")\n'
+    )
+    stack = tmp_path / "busy.yaml"
+    hosts = [f"app{n}" for n in range(1, 5)]
+    stack.write_text(
+        STACK
+        + "".join(f"  - {{hostname: {h}, layers: [app], instance_type: t3.micro}}\n" for h in hosts)
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["STACKOPS_HOME"] = str(home)
+    info = start_sandbox(home, find_free_port())
+
+    def stackops(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "stackops", *args],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def run(*args: str) -> object:
+        out, err = stackops(*args).communicate(timeout=120)
+        assert "Traceback" not in err, err
+        return json.loads(out) if out.strip().startswith("{") else out
+
+    try:
+        run("bootstrap")
+        stack_id = run("apply", "-f", str(stack))["StackId"]
+        ids = {
+            i["Hostname"]: i["InstanceId"]
+            for i in run("describe-instances", "--stack-id", stack_id)["Instances"]
+        }
+        for host in hosts:
+            run("start-instance", "--instance-id", ids[host])
+        run("watch", "--once")
+        run("watch", "--once")  # every instance's `running` twice, with two event ids
+        drain = (
+            "dispatch",
+            "--drain",
+            "--executor",
+            "local",
+            "--cookbooks",
+            str(books.parent),
+            "--workers",
+            "4",
+        )
+        first, second = stackops(*drain), stackops(*drain)
+        for worker in (first, second):
+            _out, err = worker.communicate(timeout=180)
+            assert worker.returncode == 0, err
+        run(*drain)  # whatever one of them left to retry later
+
+        for host in hosts:
+            commands = run("describe-commands", "--instance-id", ids[host])["Commands"]
+            assert [c["Type"] for c in commands].count("setup") == 1, host
+            spans = sorted(
+                (
+                    datetime.fromisoformat(c["AcknowledgedAt"]),
+                    datetime.fromisoformat(c["CompletedAt"]),
+                )
+                for c in commands
+                if c.get("CompletedAt")
+            )
+            for (_, end), (start, _) in itertools.pairwise(spans):
+                assert end <= start, f"{host}: two runs overlapped"
+        statuses = {
+            i["Status"] for i in run("describe-instances", "--stack-id", stack_id)["Instances"]
+        }
+        assert statuses == {"online"}
+    finally:
+        stop_services(Path(home) / "nodes")
+        stop_sandbox(home)
+    assert info.endpoint_url.startswith("http://127.0.0.1:")
