@@ -9,13 +9,14 @@ from functools import cached_property
 
 from stackops.aws.dynamodb import StateTable
 from stackops.aws.ec2 import Ec2
+from stackops.aws.elbv2 import TargetGroups
 from stackops.aws.events import EventBus
 from stackops.aws.s3 import Bucket
 from stackops.aws.session import AwsSession
 from stackops.aws.sqs import Queue
 from stackops.aws.ssm import ParameterStore
 from stackops.naming import ResourceNames
-from stackops.store import CommandLog, EventClaims, Leases, Store
+from stackops.store import CommandLog, DeploymentLog, EventClaims, Leases, Store
 
 
 def utc_now() -> datetime:
@@ -38,6 +39,14 @@ class Services:
     @cached_property
     def commands(self) -> CommandLog:
         return CommandLog(StateTable(self.session, self.names.table))
+
+    @cached_property
+    def deployments(self) -> DeploymentLog:
+        return DeploymentLog(StateTable(self.session, self.names.table))
+
+    @cached_property
+    def target_groups(self) -> TargetGroups:
+        return TargetGroups(self.session)
 
     @cached_property
     def leases(self) -> Leases:

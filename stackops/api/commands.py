@@ -13,9 +13,12 @@ if TYPE_CHECKING:
 
 
 def describe_commands(
-    services: Services, instance_id: str | None, command_ids: list[str]
+    services: Services,
+    instance_id: str | None,
+    command_ids: list[str],
+    deployment_id: str | None = None,
 ) -> dict[str, Any]:
-    """Commands of an instance, or the commands named, oldest first."""
+    """Commands of an instance, of a deployment, or the commands named, oldest first."""
     if command_ids:
         commands = services.commands.get_many(command_ids)
         missing = set(command_ids) - {c.command_id for c in commands}
@@ -24,8 +27,12 @@ def describe_commands(
     elif instance_id:
         services.store.get(Instance, instance_id)
         commands = services.commands.for_instance(instance_id)
+    elif deployment_id:
+        from stackops.api.deployments import deployment_commands
+
+        commands = deployment_commands(services, deployment_id)
     else:
-        raise InvalidInput("give --instance-id or --command-ids")
+        raise InvalidInput("give --instance-id, --deployment-id or --command-ids")
     return {"Commands": [c.to_api() for c in commands]}
 
 

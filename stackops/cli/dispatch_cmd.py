@@ -87,14 +87,18 @@ def dispatch(
 @click.command("describe-commands", cls=AwsStyleCommand)
 @click.option("--instance-id")
 @list_option("--command-ids")
+@click.option("--deployment-id")
 @click.pass_context
 def describe_commands(
-    ctx: click.Context, instance_id: str | None, command_ids: tuple[str, ...]
+    ctx: click.Context,
+    instance_id: str | None,
+    command_ids: tuple[str, ...],
+    deployment_id: str | None,
 ) -> None:
-    """Commands (one run of recipes on one instance) by instance or by id."""
+    """Commands (one run of recipes on one instance) by instance, deployment or id."""
     from stackops.api.commands import describe_commands as describe
 
-    show(ctx, describe(services(ctx), instance_id, list(command_ids)))
+    show(ctx, describe(services(ctx), instance_id, list(command_ids), deployment_id))
 
 
 @click.command("logs")

@@ -48,6 +48,11 @@ COMMANDS: dict[str, str] = {
     # lifecycle events
     "watch": "stackops.cli.watch_cmd:watch",
     "events": "stackops.cli.events_cmd:events",
+    # deployments
+    "create-deployment": "stackops.cli.deployments:create_deployment",
+    "describe-deployments": "stackops.cli.deployments:describe_deployments",
+    "continue-deployment": "stackops.cli.deployments:continue_deployment",
+    "abort-deployment": "stackops.cli.deployments:abort_deployment",
     # the lifecycle dispatcher
     "dispatch": "stackops.cli.dispatch_cmd:dispatch",
     "describe-commands": "stackops.cli.dispatch_cmd:describe_commands",

@@ -35,6 +35,7 @@ class App(NamedTuple):
     service: AppService | None
     owner: str | None
     group: str | None
+    switch_back: bool = False  # `deploy.<app>.switch_back`: switch to an existing release only
 
     @property
     def env_file(self) -> str:
@@ -109,6 +110,7 @@ def app_of(name: str, attrs: Mapping[str, Any]) -> App:
         service=service,
         owner=attrs.get("user"),
         group=attrs.get("group"),
+        switch_back=bool(attrs.get("switch_back", False)),
     )
 
 

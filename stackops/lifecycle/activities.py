@@ -170,7 +170,7 @@ class Activities:
             result = self.executor.run(request)
         except StackopsError as exc:
             result = RunResult(False, 2, None, f"not run: {exc}", False, 0.0)
-        return self._record(running, chosen, result)
+        return self._record(running, chosen, result, releases or {})
 
     def _root(self, instance: Instance) -> str | None:
         if self.settings.nodes_root is None:
@@ -179,7 +179,9 @@ class Activities:
         root.mkdir(parents=True, exist_ok=True)
         return str(root)
 
-    def _record(self, command: Command, recipes: list[str], result: RunResult) -> Command:
+    def _record(
+        self, command: Command, recipes: list[str], result: RunResult, releases: dict[str, str]
+    ) -> Command:
         key = f"commands/{command.command_id}.json"  # the agent keeps logs/ for its own report
         body = {"CommandId": command.command_id, "Report": result.report, "Log": result.log}
         self.services.artifacts.put_object(
@@ -194,6 +196,7 @@ class Activities:
                 "log_url": f"s3://{self.services.artifacts.name}/{key}",
                 "recipes": recipes,
                 "summary": summary,
+                "releases": releases if result.ok else {},
             }
         )
         self.services.commands.put(done)

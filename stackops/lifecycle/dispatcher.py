@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from stackops.deploy.runner import DeploymentBusy, DeploymentRunner
 from stackops.lifecycle.activities import Activities, RunSettings, StackView
 from stackops.lifecycle.events import (
     ConfigureRequest,
@@ -102,8 +103,8 @@ class Work:
 
     message: Message
     event: LifecycleEvent
-    instance: Instance
-    kind: str  # "state", "stop", "launch", "terminate", "configure"
+    instance: Instance | None  # None for a deployment (it takes its instances' leases itself)
+    kind: str  # "state", "stop", "launch", "terminate", "configure", "deployment"
     decision: Decision | None = None
     configure_command_id: str | None = None
 
@@ -130,6 +131,9 @@ class Dispatcher:
         self.publisher = Publisher(services.bus)
         self.activities = Activities(services, settings.run, executor, self.publisher)
         self.autoscaling = autoscaling
+        self.deployments = DeploymentRunner(
+            services, self.activities, self.publisher, workers=settings.workers
+        )
         self._where: dict[str, tuple[str, str] | None] = {}  # ec2 id -> (instance id, stack id)
         self._changed: set[str] = set()  # stacks whose online membership changed this batch
         self._changed_lock = threading.Lock()
@@ -266,11 +270,7 @@ class Dispatcher:
                             )
                         )
                 case DeploymentRequest():
-                    log.warning(
-                        "deployment %s: deployments are not handled yet", event.deployment_id
-                    )
-                    outcome.dropped += 1
-                    skipped.append(message)
+                    works.append(Work(message, event, None, "deployment"))
         return works, skipped
 
     def _resolve(self, ec2_ids: list[str]) -> None:
@@ -325,7 +325,8 @@ class Dispatcher:
                         results[id(work)] = False
                         outcome.deferred += 1
                     except Exception:
-                        log.exception("work on %s failed", work.instance.hostname)
+                        where = work.instance.hostname if work.instance else work.kind
+                        log.exception("work on %s failed", where)
                         results[id(work)] = False
                         outcome.failed.append(work.message.message_id)
         finally:
@@ -352,6 +353,9 @@ class Dispatcher:
         )
 
     def _perform(self, work: Work, heartbeat: Heartbeat) -> bool:
+        if work.kind == "deployment":
+            return self._deploy(work)
+        assert work.instance is not None
         lease = f"instance#{work.instance.instance_id}"
         if not self.services.leases.acquire(lease, self.owner, self.settings.visibility_timeout):
             raise InstanceBusy(work.instance.instance_id)
@@ -401,6 +405,13 @@ class Dispatcher:
             case "configure":
                 return self._configure(work, instance)
         return was_member != is_member(instance.status)
+
+    def _deploy(self, work: Work) -> bool:
+        try:
+            self.deployments.run(work.event.deployment_id)  # type: ignore[union-attr]
+        except DeploymentBusy as exc:
+            raise InstanceBusy(str(exc)) from exc
+        return True
 
     def _stop(self, instance: Instance, *, force: bool) -> Instance:
         acts = self.activities

@@ -63,6 +63,8 @@ class Command(OpsWorksModel):
     """The converge summary line, or why the command did not run."""
     seq: int = Field(default=0, ge=0)
     """For configure: the stack membership version it was queued for."""
+    releases: dict[str, str] = {}
+    """For deploy and rollback: the release each app was switched to (app shortname -> id)."""
 
     def to_api(self) -> dict[str, Any]:
         """OpsWorks's Command shape (plus Recipes, Summary, StackId)."""

@@ -189,6 +189,8 @@ class Deployment(OpsWorksModel):
     batches: list[BatchProgress] = []
     command_ids: list[RecordId] = []
     message: str | None = None
+    abort_requested: bool = False
+    """Set by abort-deployment; the runner rolls back what it switched and fails the deployment."""
     """Why the deployment failed or was aborted."""
 
     @field_validator("strategy")

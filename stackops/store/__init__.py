@@ -7,10 +7,20 @@ Item layout (one table, see `stackops.aws.dynamodb.TABLE_SHAPE`):
   membership  pk "stack#<id>"           sk "membership" a counter bumped when online members change
   lease       pk "lease#<name>"         sk "lease"      owner and expiry (conditional writes)
   event       pk "event#<id>"           sk "event"      an event id claimed or done (expiry checked)
+  deployment  pk "deployment#<id>"      sk "deployment" gsi1pk "deployments#<stack id>"
 """
 
 from stackops.store.commands import CommandLog
+from stackops.store.deployments import DeploymentLog
 from stackops.store.leases import EventClaims, Leases
 from stackops.store.records import StackContents, Store, natural_key
 
-__all__ = ["CommandLog", "EventClaims", "Leases", "StackContents", "Store", "natural_key"]
+__all__ = [
+    "CommandLog",
+    "DeploymentLog",
+    "EventClaims",
+    "Leases",
+    "StackContents",
+    "Store",
+    "natural_key",
+]

@@ -69,7 +69,8 @@ def test_empty_state_creates_everything_in_order(demo: StackFile) -> None:
             Change("create", "instance", "lb1", None, demo.instances[0]),
             Change("create", "instance", "app1", None, demo.instances[1]),
             Change("create", "instance", "app2", None, demo.instances[2]),
-            Change("create", "instance", "db1", None, demo.instances[3]),
+            Change("create", "instance", "app3", None, demo.instances[3]),
+            Change("create", "instance", "db1", None, demo.instances[4]),
         )
     )
     assert not plan.is_empty
@@ -83,8 +84,9 @@ def test_empty_state_creates_everything_in_order(demo: StackFile) -> None:
         + instance lb1 (t3.micro in lb)
         + instance app1 (t3.micro in app)
         + instance app2 (t3.micro in app)
+        + instance app3 (t3.micro in app)
         + instance db1 (t3.micro in db)
-        Plan: 9 to create, 0 to update, 0 to delete."""
+        Plan: 10 to create, 0 to update, 0 to delete."""
     )
 
 
@@ -100,6 +102,7 @@ def test_matching_state_gives_an_empty_plan(demo: StackFile) -> None:
         ("instance", "lb1"),
         ("instance", "app1"),
         ("instance", "app2"),
+        ("instance", "app3"),
         ("instance", "db1"),
     )
     assert plan.kept == ()
@@ -165,7 +168,7 @@ def test_things_not_in_the_file_are_kept_or_pruned(demo: StackFile) -> None:
     extra_app = state.apps[0].model_copy(update={"shortname": "api", "app_id": "ap-api"})
     extra = [
         state.instances[1].model_copy(update={"hostname": h, "instance_id": f"in-{h}"})
-        for h in ("app4", "app3")
+        for h in ("app5", "app4")
     ]
     full = CurrentState(
         state.stack,
@@ -178,21 +181,21 @@ def test_things_not_in_the_file_are_kept_or_pruned(demo: StackFile) -> None:
     assert kept.kept == (
         ("layer", "old"),
         ("app", "api"),
-        ("instance", "app3"),
         ("instance", "app4"),
+        ("instance", "app5"),
     )
     pruned = plan_stack_changes(demo, full, prune=True)
     assert pruned.changes == (
-        Change("delete", "instance", "app3", "in-app3"),
         Change("delete", "instance", "app4", "in-app4"),
+        Change("delete", "instance", "app5", "in-app5"),
         Change("delete", "app", "api", "ap-api"),
         Change("delete", "layer", "old", "la-old"),
     )
     assert pruned.kept == ()
     assert pruned.render() == textwrap.dedent(
         """\
-        - instance app3
         - instance app4
+        - instance app5
         - app api
         - layer old
         Plan: 0 to create, 0 to update, 4 to delete."""

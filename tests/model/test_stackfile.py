@@ -52,6 +52,7 @@ def test_demo_stack_file_loads() -> None:
         ("lb1", ["lb"], "t3.micro"),
         ("app1", ["app"], "t3.micro"),
         ("app2", ["app"], "t3.micro"),
+        ("app3", ["app"], "t3.micro"),
         ("db1", ["db"], "t3.micro"),
     ]
     assert demo.layer("app") is app and demo.layer("nope") is None

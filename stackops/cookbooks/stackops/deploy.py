@@ -5,7 +5,8 @@ local), shared folders are linked in, the migration runs if asked, `current`
 switches atomically and keep_releases are kept. The app's environment goes to
 <deploy_to>/shared/app.env (mode 0600, hidden from reports). An app with a
 `service` (command, env, reload_signal) is kept running from `current` and
-restarted when the release or environment changes.
+restarted when the release or environment changes. With `switch_back` set, the
+release must already be on the node: `current` switches back to it (rollback).
 """
 
 from stackops.converge.declare import Run
@@ -28,7 +29,7 @@ def recipe(run: Run) -> None:
         release = run.release(
             app.deploy_to,
             release=app.release,
-            source=app.source,
+            source=None if app.switch_back else app.source,
             checksum=app.checksum,
             strip_components=app.strip_components,
             shared=list(app.shared),

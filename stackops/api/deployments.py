@@ -1,0 +1,270 @@
+"""create-deployment and friends: record a deployment, hand it to the dispatcher, follow it.
+
+One deployment per (stack, app) at a time: create-deployment takes the lease
+`deployment#<stack>#<app>` in the deployment's name, and the dispatcher that
+runs it keeps it alive; a second request is refused naming the running one, and
+a lease left by a dead dispatcher expires and is taken over.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from stackops.api.records import new_id
+from stackops.deploy.runner import LEASE_SECONDS, deployment_lease
+from stackops.errors import Conflict, InvalidInput, NotFound
+from stackops.lifecycle.attributes import apps_for, layers_of
+from stackops.lifecycle.events import deployment_request_message
+from stackops.model.commands import Command
+from stackops.model.deployments import (
+    Deployment,
+    DeploymentCommand,
+    DeploymentStatus,
+    snapshot_source,
+)
+from stackops.model.enums import DeploymentCommandName as C
+from stackops.model.enums import InstanceStatus
+from stackops.model.resources import App, Instance, Layer, Stack
+
+if TYPE_CHECKING:
+    from stackops.services import Services
+
+NEEDS_APP = frozenset({C.deploy, C.rollback, C.undeploy, C.start, C.stop, C.restart})
+ROLLBACK_DEPTH = 4  # a rollback reaches back at most this many successful deployments
+
+
+def create_deployment(
+    services: Services,
+    *,
+    stack_id: str,
+    app_id: str | None,
+    command: DeploymentCommand,
+    instance_ids: list[str],
+    layer_ids: list[str],
+    custom_json: dict[str, Any],
+    comment: str | None,
+    strategy: str | None,
+    batch_size: str | None,
+    on_failure: str | None,
+    max_failures: str | None,
+    pause: bool,
+) -> dict[str, Any]:
+    """Record a deployment and ask the dispatcher to run it; OpsWorks answers its id."""
+    stack = services.store.get(Stack, stack_id)
+    contents = services.store.contents(stack_id)
+    app = _app(contents.apps, app_id, command)
+    targets = _targets(
+        contents.layers, contents.instances, contents.apps, app, instance_ids, layer_ids
+    )
+    deployment_id = new_id()
+    fields: dict[str, Any] = {
+        "deployment_id": deployment_id,
+        "stack_id": stack.stack_id,
+        "app_id": app.app_id if app else None,
+        "created_at": services.now_iso(),
+        "comment": comment,
+        "command": command,
+        "custom_json": custom_json,
+        "instance_ids": [i.instance_id for i in targets],
+        "pause": pause,
+    }
+    for name, value in (
+        ("strategy", strategy),
+        ("batch_size", batch_size),
+        ("on_failure", on_failure),
+        ("max_failures", max_failures),
+    ):
+        if value is not None:
+            fields[name] = value
+    if app is not None and command.name in (C.deploy, C.rollback):
+        fields["app_source"] = snapshot_source(app.app_source)
+        fields["release"] = f"{services.clock():%Y%m%dT%H%M%SZ}-{deployment_id[:6]}"
+    if command.name is C.rollback:
+        assert app is not None
+        earlier = _rollback_target(services, stack_id, app, command.rollback_to)
+        fields.update(
+            release=earlier.release,
+            app_source=earlier.app_source,
+            custom_json={**earlier.custom_json, **custom_json},
+            rollback_of=earlier.deployment_id,
+        )
+    deployment = _validated(fields)
+    lease = deployment_lease(deployment)
+    if not services.leases.acquire(lease, deployment_id, LEASE_SECONDS):
+        holder = services.leases.holder(lease) or "another deployment"
+        raise Conflict(
+            f"deployment {holder} is running for this app; one deployment per app at a time",
+            hint=f"follow it: stackops describe-deployments --deployment-ids {holder}",
+        )
+    services.deployments.put(deployment)
+    services.queue.send(deployment_request_message(deployment_id))
+    return {"DeploymentId": deployment_id}
+
+
+def _validated(fields: dict[str, Any]) -> Deployment:
+    import pydantic
+
+    from stackops.api.records import describe_errors
+
+    try:
+        return Deployment.model_validate(fields)
+    except pydantic.ValidationError as exc:
+        raise InvalidInput(describe_errors(exc)) from None
+
+
+def _app(apps: list[App], app_id: str | None, command: DeploymentCommand) -> App | None:
+    if app_id is None:
+        if command.name in NEEDS_APP:
+            raise InvalidInput(f"--app-id: a {command.name.value} deployment needs an app")
+        return None
+    found = next((a for a in apps if a.app_id == app_id), None)
+    if found is None:
+        raise NotFound(f"no app with id {app_id} in this stack")
+    return found
+
+
+def _targets(
+    layers: list[Layer],
+    instances: list[Instance],
+    apps: list[App],
+    app: App | None,
+    instance_ids: list[str],
+    layer_ids: list[str],
+) -> list[Instance]:
+    """The online instances the deployment runs on (OpsWorks: online ones only)."""
+    online = [i for i in instances if i.status is InstanceStatus.online]
+    if instance_ids:
+        by_id = {i.instance_id: i for i in instances}
+        chosen = []
+        for instance_id in instance_ids:
+            instance = by_id.get(instance_id)
+            if instance is None:
+                raise NotFound(f"no instance with id {instance_id} in this stack")
+            if instance.status is not InstanceStatus.online:
+                raise InvalidInput(
+                    f"instance {instance.hostname} is {instance.status.value}; "
+                    "deployments run on online instances"
+                )
+            chosen.append(instance)
+    elif layer_ids:
+        known = {layer.layer_id for layer in layers}
+        for layer_id in layer_ids:
+            if layer_id not in known:
+                raise NotFound(f"no layer with id {layer_id} in this stack")
+        chosen = [i for i in online if set(layer_ids) & set(i.layer_ids)]
+    elif app is not None:
+        chosen = [
+            i
+            for i in online
+            if app in apps_for((la.shortname for la in layers_of(i, layers)), apps)
+        ]
+    else:
+        chosen = online
+    if not chosen:
+        raise InvalidInput("no online instance to deploy to", hint="start instances first")
+    return chosen
+
+
+def _rollback_target(services: Services, stack_id: str, app: App, to: str | None) -> Deployment:
+    """The earlier successful deployment a rollback redeploys (one back by default)."""
+    done = [
+        d
+        for d in services.deployments.for_stack(stack_id)
+        if d.app_id == app.app_id
+        and d.status is DeploymentStatus.successful
+        and d.command.name in (C.deploy, C.rollback)
+        and d.release
+    ]
+    window = done[1 : ROLLBACK_DEPTH + 1]  # done[0] is what the instances run now
+    if to is not None:
+        match = next((d for d in window if d.deployment_id == to), None)
+        if match is None:
+            ids = ", ".join(d.deployment_id for d in window) or "none"
+            raise InvalidInput(
+                f"Args.to: {to} is not one of the last {ROLLBACK_DEPTH} successful "
+                f"deployments of {app.shortname} before the current one ({ids})"
+            )
+        return match
+    if not window:
+        raise InvalidInput(f"{app.shortname} has no earlier successful deployment to roll back to")
+    return window[0]
+
+
+def describe_deployments(
+    services: Services,
+    stack_id: str | None,
+    app_id: str | None,
+    deployment_ids: list[str],
+) -> dict[str, Any]:
+    """Deployments by id, by app or by stack, newest first."""
+    if deployment_ids:
+        found = [services.deployments.get(d) for d in deployment_ids]
+    elif app_id:
+        app = services.store.get(App, app_id)
+        found = [d for d in services.deployments.for_stack(app.stack_id) if d.app_id == app_id]
+    elif stack_id:
+        services.store.get(Stack, stack_id)
+        found = services.deployments.for_stack(stack_id)
+    else:
+        raise InvalidInput("give --stack-id, --app-id or --deployment-ids")
+    return {"Deployments": [d.to_api() for d in found]}
+
+
+def deployment_commands(services: Services, deployment_id: str) -> list[Command]:
+    """The commands a deployment ran, in the order they were made."""
+    return services.commands.get_many(services.deployments.get(deployment_id).command_ids)
+
+
+def continue_deployment(services: Services, deployment_id: str) -> str:
+    """Let a paused deployment go on with the rest of its batches."""
+    deployment = services.deployments.get(deployment_id)
+    if deployment.status is not DeploymentStatus.paused:
+        raise Conflict(f"deployment {deployment_id} is {deployment.status.value}, not paused")
+    services.deployments.put(
+        deployment.model_copy(update={"status": DeploymentStatus.running, "message": None})
+    )
+    services.queue.send(deployment_request_message(deployment_id))
+    return "continuing"
+
+
+def abort_deployment(services: Services, deployment_id: str) -> str:
+    """Stop a running or paused deployment and switch its switched instances back."""
+    deployment = services.deployments.get(deployment_id)
+    if deployment.status.done:
+        raise Conflict(f"deployment {deployment_id} is already {deployment.status.value}")
+    services.deployments.put(
+        deployment.model_copy(
+            update={"status": DeploymentStatus.running, "abort_requested": True}
+        )
+    )
+    services.queue.send(deployment_request_message(deployment_id))
+    return "aborting: switched instances go back to their previous release"
+
+
+def wait_for_deployment(
+    services: Services,
+    deployment_id: str,
+    *,
+    on_progress: Callable[[Deployment], None],
+    interval: float = 1.0,
+    timeout: float = 3600.0,
+) -> Deployment:
+    """Poll until the deployment ends or pauses; `on_progress` sees every change."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        deployment = services.deployments.get(deployment_id)
+        seen = (
+            deployment.status,
+            [(b.status, len(b.failed_instance_ids)) for b in deployment.batches],
+        )
+        if seen != last:
+            on_progress(deployment)
+            last = seen
+        if deployment.status is not DeploymentStatus.running:
+            return deployment
+        if time.monotonic() > deadline:
+            raise Conflict(f"deployment {deployment_id} still running after {timeout:.0f} s")
+        time.sleep(interval)

@@ -1,0 +1,47 @@
+"""ELBv2 adapter: take instances out of a layer's target group while they deploy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from stackops.aws.session import AwsSession, aws_errors
+
+ACTIONS = (
+    "elasticloadbalancing:RegisterTargets",
+    "elasticloadbalancing:DeregisterTargets",
+    "elasticloadbalancing:DescribeTargetHealth",
+)
+
+
+class TargetGroups:
+    """Register and deregister EC2 instances in target groups."""
+
+    def __init__(self, session: AwsSession) -> None:
+        self._client = session.client("elbv2")
+
+    def deregister(self, target_group_arn: str, ec2_instance_ids: Sequence[str]) -> None:
+        if not ec2_instance_ids:
+            return
+        with aws_errors("elasticloadbalancing:DeregisterTargets"):
+            self._client.deregister_targets(
+                TargetGroupArn=target_group_arn,
+                Targets=[{"Id": i} for i in ec2_instance_ids],
+            )
+
+    def register(self, target_group_arn: str, ec2_instance_ids: Sequence[str]) -> None:
+        if not ec2_instance_ids:
+            return
+        with aws_errors("elasticloadbalancing:RegisterTargets"):
+            self._client.register_targets(
+                TargetGroupArn=target_group_arn,
+                Targets=[{"Id": i} for i in ec2_instance_ids],
+            )
+
+    def health(self, target_group_arn: str) -> dict[str, str]:
+        """EC2 instance id -> target state (healthy, unused, draining, ...)."""
+        with aws_errors("elasticloadbalancing:DescribeTargetHealth"):
+            resp = self._client.describe_target_health(TargetGroupArn=target_group_arn)
+        return {
+            d["Target"]["Id"]: d["TargetHealth"]["State"]
+            for d in resp.get("TargetHealthDescriptions", [])
+        }

@@ -1,0 +1,415 @@
+"""Running a deployment: batches by strategy, health checks, rollback, one at a time per app.
+
+The runner is called by the dispatcher for a `Deployment Request` message. It
+holds the deployment's lease (`deployment#<stack>#<app>`, owner: the deployment
+id) with a heartbeat, records each batch's progress so a dispatcher that dies
+mid-way is replaced by one that resumes, and takes each instance's lease around
+its run, so a deploy never overlaps a configure on the same instance.
+
+Per batch: deregister from the layers' target groups, run the command, check
+health, register again. A failed deploy leaves its instance on the release it
+had (the switch of `current` is the release resource's last step); an instance
+that switched and then failed its health check counts as failed and switched.
+On failure beyond the tolerance: rollback_all switches every instance this
+deployment switched back to its previous release, rollback_failed only the
+failed ones, stop leaves them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from stackops.deploy.health import parse_health_check, run_health_check
+from stackops.deploy.strategies import failure_tolerance, get_strategy
+from stackops.lifecycle.attributes import deep_merge
+from stackops.model.commands import Command, CommandStatus, CommandType
+from stackops.model.deployments import BatchProgress, Deployment, DeploymentStatus
+from stackops.model.enums import DeploymentCommandName as C
+from stackops.model.resources import App, Instance
+
+if TYPE_CHECKING:
+    from stackops.lifecycle.activities import Activities, StackView
+    from stackops.lifecycle.publish import Publisher
+    from stackops.services import Services
+
+log = logging.getLogger("stackops.deploy")
+
+LEASE_SECONDS = 300
+INSTANCE_WAIT_SECONDS = 600
+# Deployment command -> (command type recorded, lifecycle activity whose recipes run).
+ACTIVITY: dict[str, tuple[CommandType, str]] = {
+    C.deploy: (CommandType.deploy, "deploy"),
+    C.rollback: (CommandType.rollback, "deploy"),
+    C.undeploy: (CommandType.undeploy, "undeploy"),
+    C.setup: (CommandType.setup, "setup"),
+    C.configure: (CommandType.configure, "configure"),
+    C.execute_recipes: (CommandType.execute_recipes, "configure"),
+    C.start: (CommandType.start, "deploy"),
+    C.restart: (CommandType.restart, "deploy"),
+    C.stop: (CommandType.stop, "shutdown"),
+    C.install_dependencies: (CommandType.install_dependencies, "setup"),
+    C.update_dependencies: (CommandType.update_dependencies, "setup"),
+    C.update_custom_cookbooks: (CommandType.update_custom_cookbooks, "setup"),
+}
+SWITCHES = frozenset({C.deploy, C.rollback})  # commands that switch releases (health, rollback)
+
+
+class DeploymentBusy(Exception):
+    """Another dispatcher is running this deployment right now."""
+
+
+def deployment_lease(deployment: Deployment) -> str:
+    """The lease that makes deployments of one (stack, app) one at a time."""
+    return f"deployment#{deployment.stack_id}#{deployment.app_id or 'stack'}"
+
+
+class DeploymentRunner:
+    """Runs one deployment to its end, or to its pause."""
+
+    def __init__(
+        self,
+        services: Services,
+        activities: Activities,
+        publisher: Publisher,
+        *,
+        workers: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+        health_get: Any = None,
+    ) -> None:
+        self.services = services
+        self.activities = activities
+        self.publisher = publisher
+        self.workers = workers
+        self.sleep = sleep
+        self.health_get = health_get
+        self._lock = threading.Lock()  # batch threads update one deployment record
+
+    # -- the whole deployment ------------------------------------------------------------
+    def run(self, deployment_id: str) -> Deployment:
+        """Run (or resume) a deployment; returns it as recorded at the end."""
+        deployment = self.services.deployments.get(deployment_id)
+        if deployment.status is not DeploymentStatus.running:
+            return deployment
+        lease = deployment_lease(deployment)
+        owner = deployment.deployment_id
+        if not self.services.leases.acquire(lease, owner, LEASE_SECONDS):
+            holder = self.services.leases.holder(lease)
+            if holder and holder != owner:
+                return self._finish(deployment, False, f"deployment {holder} holds this app")
+            raise DeploymentBusy(deployment_id)
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(lease, owner, stop), daemon=True)
+        beat.start()
+        try:
+            deployment = self._execute(deployment)
+        finally:
+            stop.set()
+            beat.join()
+            if deployment.status is not DeploymentStatus.paused:
+                self.services.leases.release(lease, owner)
+        return deployment
+
+    def _heartbeat(self, lease: str, owner: str, stop: threading.Event) -> None:
+        while not stop.wait(LEASE_SECONDS / 3):
+            self.services.leases.acquire(lease, owner, LEASE_SECONDS)
+
+    def _execute(self, deployment: Deployment) -> Deployment:
+        view = self.activities.view(deployment.stack_id)
+        app = next((a for a in view.apps if a.app_id == deployment.app_id), None)
+        strategy = get_strategy(deployment.strategy)
+        total = len(deployment.instance_ids)
+        if not deployment.batches:
+            batches = strategy.batches(deployment.instance_ids, deployment.batch_size)
+            deployment = self._save(
+                deployment,
+                batches=[BatchProgress(index=i, instance_ids=b) for i, b in enumerate(batches)],
+            )
+        if deployment.abort_requested:
+            return self._fail(deployment, view, app, "rollback_all", "aborted")
+        tolerance = failure_tolerance(deployment.max_failures, total)
+        policy = deployment.on_failure or strategy.default_on_failure
+        for batch in deployment.batches:
+            if batch.status == "successful" or batch.status == "failed":
+                continue
+            deployment = self._save_batch(
+                deployment, batch.model_copy(update={"status": "running"})
+            )
+            first = batch.index == 0
+            migrate = first and deployment.command.migrate
+            failed, switched = self._run_batch(deployment, batch, view, app, migrate)
+            done = batch.model_copy(
+                update={
+                    "status": "failed" if failed else "successful",
+                    "failed_instance_ids": failed,
+                    "switched_instance_ids": switched,
+                }
+            )
+            deployment = self._save_batch(deployment, done)
+            if migrate and failed and deployment.batches[0].instance_ids[0] in failed:
+                return self._finish(deployment, False, "the migration failed; nothing switched")
+            failed_so_far = sum(len(b.failed_instance_ids) for b in deployment.batches)
+            if strategy.should_stop(total, failed_so_far, tolerance):
+                reason = f"{failed_so_far} of {total} instance(s) failed"
+                return self._fail(deployment, view, app, policy, reason)
+            if self.services.deployments.get(deployment.deployment_id).abort_requested:
+                return self._fail(deployment, view, app, "rollback_all", "aborted")
+            last = batch.index == len(deployment.batches) - 1
+            if first and not last and deployment.pause and strategy.pause_after_first:
+                return self._save(
+                    deployment,
+                    status=DeploymentStatus.paused,
+                    message="paused after the first batch: continue or abort",
+                )
+        failed_total = sum(len(b.failed_instance_ids) for b in deployment.batches)
+        if strategy.succeeded(total, failed_total, tolerance):
+            return self._finish(deployment, True, None)
+        return self._fail(deployment, view, app, policy, f"{failed_total} of {total} failed")
+
+    # -- one batch -----------------------------------------------------------------------
+    def _run_batch(
+        self,
+        deployment: Deployment,
+        batch: BatchProgress,
+        view: StackView,
+        app: App | None,
+        migrate: bool,
+    ) -> tuple[list[str], list[str]]:
+        """Run the batch; returns (failed instance ids, switched instance ids)."""
+        by_id = {i.instance_id: i for i in view.instances}
+        instances = [by_id[i] for i in batch.instance_ids if i in by_id]
+        missing = [i for i in batch.instance_ids if i not in by_id]
+        groups = self._target_groups(view, instances)
+        for arn, ec2_ids in groups.items():
+            self.services.target_groups.deregister(arn, ec2_ids)
+        outcomes: dict[str, tuple[bool, bool]] = {}
+        if migrate and instances:
+            first, *rest = instances
+            outcomes[first.instance_id] = self._deploy_one(deployment, first, app, migrate=True)
+            if not outcomes[first.instance_id][0]:
+                rest = []  # the migration failed: nobody else switches
+                missing += [i.instance_id for i in instances[1:]]
+        else:
+            rest = instances
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            futures = {
+                i.instance_id: pool.submit(self._deploy_one, deployment, i, app, migrate=False)
+                for i in rest
+            }
+            for instance_id, future in futures.items():
+                outcomes[instance_id] = future.result()
+        healthy = [by_id[i] for i, (ok, _) in outcomes.items() if ok]
+        for arn, ec2_ids in self._target_groups(view, healthy).items():
+            self.services.target_groups.register(arn, ec2_ids)
+        failed = [i for i, (ok, _) in outcomes.items() if not ok] + missing
+        switched = [i for i, (_, moved) in outcomes.items() if moved]
+        return failed, switched
+
+    def _deploy_one(
+        self, deployment: Deployment, instance: Instance, app: App | None, *, migrate: bool
+    ) -> tuple[bool, bool]:
+        """(ok, switched) for one instance: the command, then the health check."""
+        name = deployment.command.name
+        command = self._run_on(deployment, instance, app, migrate=migrate, switch_back_to=None)
+        ok = command.status is CommandStatus.successful
+        switched = ok and name in SWITCHES
+        if ok and switched and app is not None:
+            health = self._health(app, instance)
+            if health is not None and not health:
+                return False, True
+        return ok, switched
+
+    def _run_on(
+        self,
+        deployment: Deployment,
+        instance: Instance,
+        app: App | None,
+        *,
+        migrate: bool,
+        switch_back_to: str | None,
+    ) -> Command:
+        """One command of this deployment on one instance, under the instance's lease."""
+        kind, activity = ACTIVITY[deployment.command.name]
+        if switch_back_to is not None:
+            kind = CommandType.rollback
+        command = self.activities.new_command(
+            instance, kind, deployment_id=deployment.deployment_id
+        )
+        self._note_command(deployment, command.command_id)
+        custom = dict(deployment.custom_json)
+        releases: dict[str, str] = {}
+        if app is not None and deployment.command.name in SWITCHES | {C.start, C.restart}:
+            release = switch_back_to or deployment.release or self.current_release(instance, app)
+            if release:
+                releases = {app.shortname: release}
+            override: dict[str, Any] = {}
+            if deployment.app_source and switch_back_to is None:
+                override["scm"] = {
+                    "repository": deployment.app_source.get("url"),
+                    "revision": deployment.app_source.get("revision"),
+                }
+            if switch_back_to is not None or deployment.command.name in (C.start, C.restart):
+                override["switch_back"] = True
+            if override:
+                custom = deep_merge(custom, {"deploy": {app.shortname: override}})
+        recipes = (
+            deployment.command.recipes if deployment.command.name == C.execute_recipes else None
+        )
+        lease = f"instance#{instance.instance_id}"
+        self._take_instance(lease, deployment.deployment_id)
+        try:
+            return self.activities.run(
+                command,
+                activity,
+                recipes=recipes,
+                custom_json=custom,
+                releases=releases,
+                migrate=migrate,
+            )
+        finally:
+            self.services.leases.release(lease, deployment.deployment_id)
+
+    def _take_instance(self, lease: str, owner: str) -> None:
+        deadline = time.monotonic() + INSTANCE_WAIT_SECONDS
+        while not self.services.leases.acquire(lease, owner, LEASE_SECONDS):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{lease} stayed busy for {INSTANCE_WAIT_SECONDS} s")
+            self.sleep(0.5)
+
+    def _health(self, app: App, instance: Instance) -> bool | None:
+        check = parse_health_check(app.health_check)
+        if check is None:
+            return None
+        sandbox = self.activities.settings.sandbox
+        address = "127.0.0.1" if sandbox else (instance.private_ip or "127.0.0.1")
+        options: dict[str, Any] = {"sleep": self.sleep}
+        if self.health_get is not None:
+            options["get"] = self.health_get
+        result = run_health_check(
+            check, address=address, port_offset=instance.port_offset if sandbox else 0, **options
+        )
+        log.info("health of %s: %s", instance.hostname, result.detail)
+        return result.ok
+
+    def current_release(
+        self, instance: Instance, app: App, *, before: str | None = None
+    ) -> str | None:
+        """The release of `app` the instance is on (its last successful switch), or before
+        deployment `before` started, the one it was on then."""
+        commands = self.services.commands.for_instance(instance.instance_id)
+        for command in reversed(commands):
+            if before is not None and command.deployment_id == before:
+                continue
+            if command.status is CommandStatus.successful and app.shortname in command.releases:
+                return command.releases[app.shortname]
+        return None
+
+    # -- failure and the end -------------------------------------------------------------
+    def _fail(
+        self,
+        deployment: Deployment,
+        view: StackView,
+        app: App | None,
+        policy: str,
+        reason: str,
+    ) -> Deployment:
+        switched = [i for b in deployment.batches for i in b.switched_instance_ids]
+        failed = {i for b in deployment.batches for i in b.failed_instance_ids}
+        match policy:
+            case "rollback_all":
+                back = switched
+            case "rollback_failed":
+                back = [i for i in switched if i in failed]
+            case _:
+                back = []
+        rolled = self._switch_back(deployment, view, app, back) if back and app else []
+        note = f"; rolled back {len(rolled)} instance(s)" if back else ""
+        return self._finish(deployment, False, reason + note)
+
+    def _switch_back(
+        self, deployment: Deployment, view: StackView, app: App, instance_ids: list[str]
+    ) -> list[str]:
+        by_id = {i.instance_id: i for i in view.instances}
+        done: list[str] = []
+        for instance_id in instance_ids:
+            instance = by_id.get(instance_id)
+            if instance is None:
+                continue
+            previous = self.current_release(instance, app, before=deployment.deployment_id)
+            if previous is None:
+                log.warning(
+                    "%s: no earlier release of %s to go back to", instance.hostname, app.shortname
+                )
+                continue
+            command = self._run_on(
+                deployment, instance, app, migrate=False, switch_back_to=previous
+            )
+            if command.status is CommandStatus.successful:
+                done.append(instance_id)
+        return done
+
+    def _finish(self, deployment: Deployment, ok: bool, message: str | None) -> Deployment:
+        started = deployment.created_at
+        now = self.services.now_iso()
+        duration = int(
+            (datetime.fromisoformat(now) - datetime.fromisoformat(started)).total_seconds()
+        )
+        status = DeploymentStatus.successful if ok else DeploymentStatus.failed
+        done = self._save(
+            deployment, status=status, completed_at=now, duration=max(duration, 0), message=message
+        )
+        self.publisher.deployment_state(
+            {
+                "stack-id": done.stack_id,
+                "deployment-id": done.deployment_id,
+                "app-id": done.app_id,
+                "command": done.command.name.value,
+                "status": done.status.value,
+                "message": done.message,
+            }
+        )
+        log.info(
+            "deployment %s %s%s",
+            done.deployment_id,
+            done.status.value,
+            f": {message}" if message else "",
+        )
+        return done
+
+    # -- records -------------------------------------------------------------------------
+    def _save(self, deployment: Deployment, **changes: Any) -> Deployment:
+        with self._lock:
+            current = self.services.deployments.get(deployment.deployment_id)
+            updated = current.model_copy(update=changes)
+            self.services.deployments.put(updated)
+        return updated
+
+    def _save_batch(self, deployment: Deployment, batch: BatchProgress) -> Deployment:
+        with self._lock:
+            current = self.services.deployments.get(deployment.deployment_id)
+            batches = [batch if b.index == batch.index else b for b in current.batches]
+            updated = current.model_copy(update={"batches": batches})
+            self.services.deployments.put(updated)
+        return updated
+
+    def _note_command(self, deployment: Deployment, command_id: str) -> None:
+        with self._lock:
+            current = self.services.deployments.get(deployment.deployment_id)
+            updated = current.model_copy(update={"command_ids": [*current.command_ids, command_id]})
+            self.services.deployments.put(updated)
+
+    @staticmethod
+    def _target_groups(view: StackView, instances: list[Instance]) -> dict[str, list[str]]:
+        groups: dict[str, list[str]] = {}
+        for instance in instances:
+            if not instance.ec2_instance_id:
+                continue
+            for layer in view.layers_of(instance):
+                if layer.target_group_arn:
+                    groups.setdefault(layer.target_group_arn, []).append(instance.ec2_instance_id)
+        return groups
