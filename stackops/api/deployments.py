@@ -235,9 +235,7 @@ def abort_deployment(services: Services, deployment_id: str) -> str:
     if deployment.status.done:
         raise Conflict(f"deployment {deployment_id} is already {deployment.status.value}")
     services.deployments.put(
-        deployment.model_copy(
-            update={"status": DeploymentStatus.running, "abort_requested": True}
-        )
+        deployment.model_copy(update={"status": DeploymentStatus.running, "abort_requested": True})
     )
     services.queue.send(deployment_request_message(deployment_id))
     return "aborting: switched instances go back to their previous release"

@@ -43,7 +43,8 @@ def describe_errors(exc: pydantic.ValidationError) -> str:
         head = "--" + str(loc[0]).replace("_", "-") if loc else "input"
         rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
         message = err["msg"].removeprefix("Value error, ")
-        lines.append(f"{head}{rest}: {message}")
+        where = f"{head}{rest}"
+        lines.append(message if message.startswith(where) else f"{where}: {message}")
     return "invalid input:\n  " + "\n  ".join(lines) if len(lines) > 1 else lines[0]
 
 

@@ -134,14 +134,13 @@ class Activities:
         running = command.model_copy(
             update={"status": CommandStatus.running, "acknowledged_at": self.services.now_precise()}
         )
-        self.services.commands.put(running)
         chosen: list[str] = list(recipes or [])
         try:
+            self.services.commands.put(running)
             view = self.view(command.stack_id)
             instance = next(i for i in view.instances if i.instance_id == command.instance_id)
-            chosen = (
-                recipes if recipes is not None else recipes_for(activity, view.layers_of(instance))
-            )
+            if recipes is None:
+                chosen = recipes_for(activity, view.layers_of(instance))
             node = build_node_attributes(
                 activity=activity,
                 command_id=command.command_id,
@@ -170,6 +169,9 @@ class Activities:
             result = self.executor.run(request)
         except StackopsError as exc:
             result = RunResult(False, 2, None, f"not run: {exc}", False, 0.0)
+        except Exception as exc:  # a bug or an outage: record it, never leave it "running"
+            log.exception("command %s could not run", command.command_id)
+            result = RunResult(False, 70, None, f"not run: {type(exc).__name__}: {exc}", False, 0.0)
         return self._record(running, chosen, result, releases or {})
 
     def _root(self, instance: Instance) -> str | None:

@@ -212,6 +212,7 @@ class Dispatcher:
             ]
         )
         views: dict[str, StackView] = {}
+        configured: set[str] = set()
         works: list[Work] = []
         skipped: list[Message] = []
 
@@ -252,7 +253,12 @@ class Dispatcher:
                         skipped.append(message)
                         continue
                     works.append(Work(message, event, instance, "stop"))
+                case ConfigureRequest() if event.stack_id in configured:
+                    # One read of the queued configures per stack per batch serves them all.
+                    outcome.ignored += 1
+                    skipped.append(message)
                 case ConfigureRequest():
+                    configured.add(event.stack_id)
                     stack_view = view(event.stack_id)
                     online = {i.instance_id: i for i in stack_view.online()}
                     queued = self.services.commands.queued_configures(online)

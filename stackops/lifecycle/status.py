@@ -15,12 +15,15 @@ from stackops.model.enums import InstanceStatus as S
 
 Run = Literal["boot", "shutdown"]
 
-# Statuses from which a running EC2 instance means "set it up now".
+# Statuses from which a running EC2 instance means "set it up now". booting and
+# running_setup are here because the dispatcher decides again under the instance's
+# lease: finding one of them then means the dispatcher that began the setup died.
 BOOTABLE = frozenset(
     {
         S.requested,
         S.pending,
         S.booting,
+        S.running_setup,
         S.stopped,
         S.start_failed,
         S.stop_failed,
