@@ -20,12 +20,14 @@ class TargetGroups:
         self._client = session.client("elbv2")
 
     def deregister(self, target_group_arn: str, ec2_instance_ids: Sequence[str]) -> None:
-        if not ec2_instance_ids:
+        """Take the instances out (those not registered are left alone)."""
+        registered = self.health(target_group_arn)
+        present = [i for i in ec2_instance_ids if i in registered]
+        if not present:
             return
         with aws_errors("elasticloadbalancing:DeregisterTargets"):
             self._client.deregister_targets(
-                TargetGroupArn=target_group_arn,
-                Targets=[{"Id": i} for i in ec2_instance_ids],
+                TargetGroupArn=target_group_arn, Targets=[{"Id": i} for i in present]
             )
 
     def register(self, target_group_arn: str, ec2_instance_ids: Sequence[str]) -> None:

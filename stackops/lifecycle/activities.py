@@ -65,6 +65,10 @@ class StackView:
     def online(self) -> list[Instance]:
         return [i for i in self.instances if i.status is S.online]
 
+    def target_groups(self, instance: Instance) -> list[str]:
+        """The ELBv2 target groups of the instance's layers."""
+        return [la.target_group_arn for la in self.layers_of(instance) if la.target_group_arn]
+
 
 class Activities:
     """Runs and records lifecycle activities."""
@@ -221,11 +225,17 @@ class Activities:
             done = self.run(deploy, "deploy", releases=releases)
             if done.status is not CommandStatus.successful:
                 return self.set_status(instance, S.setup_failed)
+        for group in view.target_groups(instance):
+            if instance.ec2_instance_id:
+                self.services.target_groups.register(group, [instance.ec2_instance_id])
         return self.set_status(instance, S.online)
 
     def shutdown(self, instance: Instance) -> Command:
         """Shutdown recipes, bounded by the longest shutdown timeout of its layers."""
         view = self.view(instance.stack_id)
+        for group in view.target_groups(instance):
+            if instance.ec2_instance_id:
+                self.services.target_groups.deregister(group, [instance.ec2_instance_id])
         limits = [
             layer.lifecycle_event_configuration.shutdown.execution_timeout
             for layer in view.layers_of(instance)

@@ -138,7 +138,19 @@ class Dispatcher:
         self._changed: set[str] = set()  # stacks whose online membership changed this batch
         self._changed_lock = threading.Lock()
         # Make every client now: boto3 sessions are not thread-safe, clients are.
-        for part in ("store", "commands", "leases", "claims", "queue", "ec2", "artifacts"):
+        for part in (
+            "store",
+            "commands",
+            "deployments",
+            "leases",
+            "claims",
+            "queue",
+            "ec2",
+            "artifacts",
+            "parameters",
+            "target_groups",
+            "bus",
+        ):
             getattr(services, part)
 
     # -- the loop ---------------------------------------------------------------------

@@ -1,0 +1,300 @@
+"""Deployments end to end on moto in-process: strategies, health, rollback, migrations."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+STACK = """\
+stack:
+  name: shop
+  custom_json: {web: {port_base: PORT_BASE}}
+layers:
+  - shortname: app
+    type: custom
+    custom_recipes: {setup: [web::setup], configure: [web::configure], deploy: [web::deploy]}
+apps:
+  - shortname: web
+    app_source: {type: archive, url: recipes/web/files/web-v1.tar.gz}
+    layers: [app]
+    health_check: {path: /health, port: PORT_BASE, retries: 3, interval: 0.2, timeout: 1}
+instances:
+  - {hostname: app1, layers: [app], instance_type: t3.micro}
+  - {hostname: app2, layers: [app], instance_type: t3.micro}
+  - {hostname: app3, layers: [app], instance_type: t3.micro}
+"""
+
+
+def tarball(path: Path, files: dict[str, str]) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+class Shop:
+    """The stack online, and helpers to deploy and look at what each node serves."""
+
+    def __init__(self, env, tmp: Path, stack: str = STACK) -> None:
+        self.env = env
+        self.tmp = tmp
+        env.apply(stack, tmp)
+        env.start(*env.instances())
+        env.watch()
+        env.dispatch()
+        self.app_id = env.run("describe-apps", "--stack-id", env.stack_id)["Apps"][0]["AppId"]
+        self.v2_broken = tarball(tmp / "v2-broken.tgz", {"index.html": "web v2"})
+        self.v2 = tarball(tmp / "v2.tgz", {"index.html": "web v2", "health": "ok"})
+
+    def pages(self) -> dict[str, str]:
+        served = {}
+        for host, inst in self.env.instances().items():
+            url = f"http://127.0.0.1:{self.env.port_base + inst['PortOffset']}/"
+            served[host] = urllib.request.urlopen(url, timeout=5).read().decode().strip()
+        return served
+
+    def source(self, archive: Path) -> None:
+        self.env.run(
+            "update-app",
+            "--app-id",
+            self.app_id,
+            "--app-source",
+            json.dumps({"Type": "archive", "Url": str(archive)}),
+        )
+
+    def deploy(self, *args: str, command: str = '{"Name": "deploy"}') -> dict:
+        made = self.env.run(
+            "create-deployment",
+            "--stack-id",
+            self.env.stack_id,
+            "--app-id",
+            self.app_id,
+            "--command",
+            command,
+            *args,
+        )
+        self.env.dispatch()
+        return self.describe(made["DeploymentId"])
+
+    def describe(self, deployment_id: str) -> dict:
+        found = self.env.run("describe-deployments", "--deployment-ids", deployment_id)
+        return found["Deployments"][0]
+
+
+V1 = "<h1>web v1</h1>"
+
+
+def test_rolling_then_broken_rolled_back_then_pilot_then_rollback(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    assert set(shop.pages().values()) == {V1}
+
+    rolled = shop.deploy("--strategy", "rolling", "--batch-size", "1", "--comment", "v1 again")
+    assert rolled["Status"] == "successful" and len(rolled["Batches"]) == 3
+    assert rolled["Command"] == {"Name": "deploy", "Args": {}}
+
+    shop.source(shop.v2_broken)
+    broken = shop.deploy()
+    assert broken["Status"] == "failed"
+    assert "rolled back 3 instance(s)" in broken["Message"]
+    assert set(shop.pages().values()) == {V1}  # every instance still serves v1
+    commands = stack_env.run("describe-commands", "--deployment-id", broken["DeploymentId"])
+    kinds = sorted(c["Type"] for c in commands["Commands"])
+    assert kinds == ["deploy"] * 3 + ["rollback"] * 3
+
+    shop.source(shop.v2)
+    fixed = shop.deploy("--strategy", "pilot")
+    assert fixed["Status"] == "successful"
+    assert [len(b["InstanceIds"]) for b in fixed["Batches"]] == [1, 2]
+    assert set(shop.pages().values()) == {"web v2"}
+
+    back = shop.deploy(command='{"Name": "rollback"}')
+    assert back["Status"] == "successful" and back["RollbackOf"] == rolled["DeploymentId"]
+    assert set(shop.pages().values()) == {V1}
+
+
+def test_rolling_stop_leaves_the_rest_untouched(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    shop.source(shop.v2_broken)
+    stopped = shop.deploy("--strategy", "rolling", "--batch-size", "1")
+    assert stopped["Status"] == "failed"
+    statuses = [b["Status"] for b in stopped["Batches"]]
+    assert statuses == ["failed", "pending", "pending"]
+    commands = stack_env.run("describe-commands", "--deployment-id", stopped["DeploymentId"])
+    assert [c["Type"] for c in commands["Commands"]] == ["deploy"]  # stop: no rollback
+    pages = shop.pages()
+    assert sorted(pages.values()).count(V1) == 2  # the untouched two still serve v1
+
+
+def test_one_deployment_per_app_at_a_time(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    args = (
+        "create-deployment",
+        "--stack-id",
+        stack_env.stack_id,
+        "--app-id",
+        shop.app_id,
+        "--command",
+        '{"Name": "deploy"}',
+    )
+    first = stack_env.run(*args)["DeploymentId"]
+    second = stack_env.invoke(*args)
+    assert second.exit_code == 1
+    assert f"deployment {first} is running for this app" in second.stderr
+    stack_env.dispatch()
+    assert shop.describe(first)["Status"] == "successful"
+    stack_env.run(*args)  # free again once it ended
+
+
+def test_migration_runs_once_first_and_a_failed_one_switches_nothing(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    stack_env.run("update-app", "--app-id", shop.app_id, "--migrate-command", "false")
+    shop.source(shop.v2)
+    failed = shop.deploy(command='{"Name": "deploy", "Args": {"migrate": ["true"]}}')
+    assert failed["Status"] == "failed" and "migration failed" in failed["Message"]
+    assert set(shop.pages().values()) == {V1}
+    commands = stack_env.run("describe-commands", "--deployment-id", failed["DeploymentId"])
+    assert len(commands["Commands"]) == 1  # only the first instance tried
+
+    stack_env.run(
+        "update-app",
+        "--app-id",
+        shop.app_id,
+        "--migrate-command",
+        json.dumps(["sh", "-c", "echo migrated >> ../../shared/migrations.log"]),
+    )
+    done = shop.deploy(command='{"Name": "deploy", "Args": {"migrate": ["true"]}}')
+    assert done["Status"] == "successful"
+    assert set(shop.pages().values()) == {"web v2"}
+    logs = list(Path(stack_env.node("app1")).parent.glob("*/srv/www/web/shared/migrations.log"))
+    assert sum(len(p.read_text().splitlines()) for p in logs) == 1  # once per deployment
+
+
+def test_half_pauses_until_continued_or_aborted(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    shop.source(shop.v2)
+    paused = shop.deploy("--strategy", "half", "--pause")
+    assert paused["Status"] == "paused"
+    assert [b["Status"] for b in paused["Batches"]] == ["successful", "pending"]
+    assert sorted(shop.pages().values()) == ["<h1>web v1</h1>", "web v2", "web v2"]
+    stack_env.run("continue-deployment", "--deployment-id", paused["DeploymentId"])
+    stack_env.dispatch()
+    assert shop.describe(paused["DeploymentId"])["Status"] == "successful"
+    assert set(shop.pages().values()) == {"web v2"}
+
+    shop.source(tarball(tmp_path / "v3.tgz", {"index.html": "web v3", "health": "ok"}))
+    held = shop.deploy("--strategy", "half", "--pause")
+    assert held["Status"] == "paused"
+    stack_env.run("abort-deployment", "--deployment-id", held["DeploymentId"])
+    stack_env.dispatch()
+    aborted = shop.describe(held["DeploymentId"])
+    assert aborted["Status"] == "failed" and aborted["Message"].startswith("aborted")
+    assert set(shop.pages().values()) == {"web v2"}
+
+
+def test_rollback_reaches_four_back_at_most(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    ids = [shop.deploy()["DeploymentId"] for _ in range(6)]
+    too_far = stack_env.invoke(
+        "create-deployment",
+        "--stack-id",
+        stack_env.stack_id,
+        "--app-id",
+        shop.app_id,
+        "--command",
+        json.dumps({"Name": "rollback", "Args": {"to": [ids[0]]}}),
+    )
+    assert too_far.exit_code == 2 and "is not one of the last 4" in too_far.stderr
+    back = shop.deploy(command=json.dumps({"Name": "rollback", "Args": {"to": [ids[1]]}}))
+    assert back["Status"] == "successful" and back["RollbackOf"] == ids[1]
+
+
+def test_wait_follows_the_deployment_to_its_end(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    from stackops.aws.session import AwsSession
+    from stackops.config import Target, state_home
+    from stackops.lifecycle.runtime import build_dispatcher
+    from stackops.naming import ResourceNames
+    from stackops.services import Services
+
+    services = Services(AwsSession(Target("account", "us-east-1")), ResourceNames("stackops"))
+    worker = build_dispatcher(services, nodes_root=state_home() / "nodes", with_autoscaling=False)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            worker.poll()
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        result = stack_env.invoke(
+            "create-deployment",
+            "--stack-id",
+            stack_env.stack_id,
+            "--app-id",
+            shop.app_id,
+            "--command",
+            '{"Name": "deploy"}',
+            "--strategy",
+            "rolling",
+            "--batch-size",
+            "2",
+            "--wait",
+        )
+    finally:
+        stop.set()
+        thread.join()
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["Status"] == "successful"
+    assert "batch 1: 2 done, 0 failed" in result.stderr
+    assert "batch 2: 1 done, 0 failed" in result.stderr
+
+
+def test_undeploy_removes_the_app_and_execute_recipes_runs_what_is_named(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    ran = stack_env.run(
+        "create-deployment",
+        "--stack-id",
+        stack_env.stack_id,
+        "--command",
+        '{"Name": "execute_recipes", "Args": {"recipes": ["web::configure"]}}',
+    )
+    stack_env.dispatch()
+    done = shop.describe(ran["DeploymentId"])
+    assert done["Status"] == "successful"
+    commands = stack_env.run("describe-commands", "--deployment-id", ran["DeploymentId"])
+    assert {tuple(c["Recipes"]) for c in commands["Commands"]} == {("web::configure",)}
+
+    gone = shop.deploy(command='{"Name": "undeploy"}')
+    assert gone["Status"] == "successful"
+    for host in ("app1", "app2", "app3"):
+        assert not (stack_env.node(host) / "srv/www/web").exists()
+
+
+def test_a_layer_target_group_gets_its_instances_back(stack_env, tmp_path):
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    elb = boto3.client("elbv2", region_name="us-east-1")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    group = elb.create_target_group(
+        Name="web", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="instance"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    stack = STACK.replace(
+        "    type: custom\n", f"    type: custom\n    target_group_arn: {group}\n"
+    )
+    shop = Shop(stack_env, tmp_path, stack)
+    assert shop.deploy()["Status"] == "successful"
+    health = elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+    registered = {d["Target"]["Id"] for d in health if d["TargetHealth"]["State"] == "healthy"}
+    ec2_ids = {i["Ec2InstanceId"] for i in stack_env.instances().values()}
+    assert registered == ec2_ids
