@@ -56,9 +56,39 @@ def update_app(services: Services, app_id: str, changes: dict[str, Any]) -> None
     services.store.put(stash_app_secrets(services, new))
 
 
-def delete_app(services: Services, app_id: str) -> None:
-    """Delete an app and its protected values."""
+def delete_app(services: Services, app_id: str) -> str:
+    """Delete an app: first undeploy it from the online instances that have it (OpsWorks
+    removed it from its instances too); the record and its protected values go once the
+    undeploy succeeded. Returns what happened, for the user."""
+    from stackops.api.deployments import NoTargets, create_deployment
+    from stackops.model.deployments import DeploymentCommand
+
     app = services.store.get(App, app_id)
+    try:
+        made = create_deployment(
+            services,
+            stack_id=app.stack_id,
+            app_id=app_id,
+            command=DeploymentCommand(name="undeploy"),
+            instance_ids=[],
+            layer_ids=[],
+            custom_json={},
+            comment="delete-app",
+            strategy=None,
+            batch_size=None,
+            on_failure=None,
+            max_failures=None,
+            pause=False,
+            delete_app=True,
+        )
+    except NoTargets:
+        forget_app(services, app)
+        return "deleted"
+    return f"undeploying first (deployment {made['DeploymentId']}); deleted when it succeeds"
+
+
+def forget_app(services: Services, app: App) -> None:
+    """Remove an app's record and protected values."""
     services.parameters.delete_many(secret_paths(services, app))
     services.store.delete(app)
 

@@ -31,6 +31,10 @@ from stackops.model.resources import App, Instance, Layer, Stack
 if TYPE_CHECKING:
     from stackops.services import Services
 
+class NoTargets(InvalidInput):
+    """No online instance for the deployment to run on."""
+
+
 NEEDS_APP = frozenset({C.deploy, C.rollback, C.undeploy, C.start, C.stop, C.restart})
 ROLLBACK_DEPTH = 4  # a rollback reaches back at most this many successful deployments
 
@@ -50,8 +54,11 @@ def create_deployment(
     on_failure: str | None,
     max_failures: str | None,
     pause: bool,
+    delete_app: bool = False,
 ) -> dict[str, Any]:
-    """Record a deployment and ask the dispatcher to run it; OpsWorks answers its id."""
+    """Record a deployment and ask the dispatcher to run it; OpsWorks answers its id.
+
+    NoTargets when no online instance is a target (nothing to run on)."""
     stack = services.store.get(Stack, stack_id)
     contents = services.store.contents(stack_id)
     app = _app(contents.apps, app_id, command)
@@ -69,6 +76,7 @@ def create_deployment(
         "custom_json": custom_json,
         "instance_ids": [i.instance_id for i in targets],
         "pause": pause,
+        "delete_app": delete_app,
     }
     for name, value in (
         ("strategy", strategy),
@@ -163,7 +171,7 @@ def _targets(
     else:
         chosen = online
     if not chosen:
-        raise InvalidInput("no online instance to deploy to", hint="start instances first")
+        raise NoTargets("no online instance to deploy to", hint="start instances first")
     return chosen
 
 

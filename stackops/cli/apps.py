@@ -45,6 +45,6 @@ def update_app(ctx: click.Context, app_id: str, **values: Any) -> None:
 @click.option("--app-id", required=True)
 @click.pass_context
 def delete_app(ctx: click.Context, app_id: str) -> None:
-    """Delete an app and its protected values."""
-    api.delete_app(services(ctx), app_id)
-    show(ctx, None, f"deleted app {app_id}")
+    """Undeploy an app from its instances, then delete it and its protected values."""
+    outcome = api.delete_app(services(ctx), app_id)
+    show(ctx, None, f"app {app_id}: {outcome}")

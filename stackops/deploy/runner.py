@@ -360,6 +360,10 @@ class DeploymentRunner:
             (datetime.fromisoformat(now) - datetime.fromisoformat(started)).total_seconds()
         )
         status = DeploymentStatus.successful if ok else DeploymentStatus.failed
+        if ok and deployment.delete_app and deployment.app_id:
+            from stackops.api.apps import forget_app  # the one way an app record goes
+
+            forget_app(self.services, self.services.store.get(App, deployment.app_id))
         done = self._save(
             deployment, status=status, completed_at=now, duration=max(duration, 0), message=message
         )

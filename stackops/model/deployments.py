@@ -189,6 +189,8 @@ class Deployment(OpsWorksModel):
     batches: list[BatchProgress] = []
     command_ids: list[RecordId] = []
     message: str | None = None
+    delete_app: bool = False
+    """An undeploy made by delete-app: the app record goes when it succeeds."""
     abort_requested: bool = False
     """Set by abort-deployment; the runner rolls back what it switched and fails the deployment."""
     """Why the deployment failed or was aborted."""

@@ -294,6 +294,7 @@ def test_to_api_is_the_opsworks_shape_plus_stackops_fields() -> None:
             }
         ],
         "CommandIds": ["c-1"],
+        "DeleteApp": False,
         "AbortRequested": False,
     }
     assert json.loads(api["CustomJson"]) == d.custom_json

@@ -298,3 +298,55 @@ def test_a_layer_target_group_gets_its_instances_back(stack_env, tmp_path):
     registered = {d["Target"]["Id"] for d in health if d["TargetHealth"]["State"] == "healthy"}
     ec2_ids = {i["Ec2InstanceId"] for i in stack_env.instances().values()}
     assert registered == ec2_ids
+
+
+def test_delete_app_undeploys_it_first(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    out = stack_env.invoke("delete-app", "--app-id", shop.app_id)
+    assert out.exit_code == 0 and "undeploying first" in out.stderr
+    assert stack_env.run("describe-apps", "--stack-id", stack_env.stack_id)["Apps"]  # still there
+    stack_env.dispatch()
+    assert stack_env.run("describe-apps", "--stack-id", stack_env.stack_id)["Apps"] == []
+    for host in ("app1", "app2", "app3"):
+        assert not (stack_env.node(host) / "srv/www/web").exists()
+
+
+def test_a_dead_dispatchers_deployment_is_resumed_and_its_lease_taken_over(stack_env, tmp_path):
+    from stackops.aws.session import AwsSession
+    from stackops.config import Target
+    from stackops.model.deployments import BatchProgress
+    from stackops.naming import ResourceNames
+    from stackops.services import Services
+
+    shop = Shop(stack_env, tmp_path)
+    shop.source(shop.v2)
+    made = stack_env.run(
+        "create-deployment",
+        "--stack-id",
+        stack_env.stack_id,
+        "--app-id",
+        shop.app_id,
+        "--command",
+        '{"Name": "deploy"}',
+        "--strategy",
+        "rolling",
+    )
+    services = Services(AwsSession(Target("account", "us-east-1")), ResourceNames("stackops"))
+    record = services.deployments.get(made["DeploymentId"])
+    # As a dispatcher that died in its first batch left it: batches recorded, one running.
+    batches = [
+        BatchProgress(index=i, instance_ids=[iid], status="running" if i == 0 else "pending")
+        for i, iid in enumerate(record.instance_ids)
+    ]
+    services.deployments.put(record.model_copy(update={"batches": batches}))
+    stack_env.dispatch()
+    resumed = shop.describe(made["DeploymentId"])
+    assert resumed["Status"] == "successful"
+    assert set(shop.pages().values()) == {"web v2"}
+
+    # A lease left by a dead dispatcher's deployment expires and is taken over.
+    lease = f"deployment#{stack_env.stack_id}#{shop.app_id}"
+    assert services.leases.acquire(lease, "dead-deployment", 0.5)
+    time.sleep(0.6)
+    again = shop.deploy()
+    assert again["Status"] == "successful"
