@@ -219,6 +219,8 @@ def tell_lifecycle(story: Story) -> None:
     page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
     story.say(f"app1 serves its release on loopback, port {port}: {page.strip()}")
 
+    tell_deployments(story, stack["StackId"], instances)
+
     story.say("Stop app2: its shutdown recipes run, EC2 stops it, the rest configure again.")
     story.run(f"stop-instance --instance-id {ids['app2']['InstanceId']}")
     story.wait_for("app2 is stopped", lambda: statuses("app2") == {"stopped"})
@@ -238,6 +240,67 @@ def tell_lifecycle(story: Story) -> None:
         "every instance is stopped",
         lambda: statuses("lb1", "app1", "app2", "app3") <= {"stopped"},
     )
+
+
+def tell_deployments(
+    story: Story, stack_id: str, instances: Callable[[], dict[str, dict[str, Any]]]
+) -> None:
+    """Releases by strategy, a broken one rolled back by its health check, a rollback."""
+    home = Path(story.env["STACKOPS_HOME"])
+    app_id = story.run(f"describe-apps --stack-id {stack_id}", show=False)["Apps"][0]["AppId"]
+
+    def served() -> str:
+        pages = {}
+        for host, inst in sorted(instances().items()):
+            if host.startswith("app"):
+                url = f"http://127.0.0.1:{8000 + inst['PortOffset']}/"
+                pages[host] = urllib.request.urlopen(url, timeout=5).read().decode().strip()
+        return ", ".join(f"{host}: {page}" for host, page in pages.items())
+
+    def deploy(extra: str, command: str = '{"Name": "deploy"}') -> None:
+        story.run(
+            f"create-deployment --stack-id {stack_id} --app-id {app_id} "
+            f"--command '{command}' {extra} --wait",
+            check=False,
+        )
+        story.say(f"Serving now: {served()}")
+
+    story.say(
+        """Deployments. Each one runs the app's release on its instances by a strategy,
+        checks each instance's health over HTTP (loopback in the sandbox), and rolls back
+        on failure. First v1 again, rolling, one instance at a time:"""
+    )
+    deploy("--strategy rolling --batch-size 1 --comment 'v1, one at a time'")
+    broken = home / "web-v2-broken.tar.gz"
+    fixed = home / "web-v2.tar.gz"
+    _tarball(broken, {"index.html": "<h1>web v2</h1>"})  # no /health: it fails its check
+    _tarball(fixed, {"index.html": "<h1>web v2</h1>", "health": "ok"})
+    story.say("Now a broken v2, all at once: its health check fails, so it is rolled back.")
+    story.run(
+        f"""update-app --app-id {app_id} --app-source '{{"Type": "archive", "Url": "{broken}"}}'"""
+    )
+    deploy("--comment 'v2 (broken)'")
+    story.say("The fixed v2, pilot first: one instance, its health check, then the rest.")
+    story.run(
+        f"""update-app --app-id {app_id} --app-source '{{"Type": "archive", "Url": "{fixed}"}}'"""
+    )
+    deploy("--strategy pilot --comment 'v2'")
+    story.say("And back to v1 by command: a rollback redeploys an earlier deployment.")
+    deploy("", command='{"Name": "rollback"}')
+    story.run(f"describe-deployments --stack-id {stack_id} --output table")
+
+
+def _tarball(path: Path, files: dict[str, str]) -> None:
+    """A release archive for the demo."""
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
 
 
 if __name__ == "__main__":

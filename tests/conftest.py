@@ -29,8 +29,26 @@ def _offline_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.T
 
 
 @pytest.fixture
-def aws() -> Iterator[boto3.session.Session]:
-    """moto in-process for the test; a boto3 session for looking at what exists."""
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
+    """moto in-process for the test; a boto3 session for looking at what exists.
+
+    moto's in-process backends are not thread-safe (a DynamoDB query walking a table
+    while another thread writes it fails), and the dispatcher calls AWS from several
+    threads: every request moto handles here takes one lock, as a real service would
+    serialise its own state.
+    """
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.RLock()
+    original = BotocoreStubber.__call__
+
+    def serialized(self: BotocoreStubber, *args: object, **kwargs: object) -> object:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
     with mock_aws():
         yield boto3.session.Session(region_name="us-east-1")
 

@@ -31,6 +31,7 @@ from stackops.model.resources import App, Instance, Layer, Stack
 if TYPE_CHECKING:
     from stackops.services import Services
 
+
 class NoTargets(InvalidInput):
     """No online instance for the deployment to run on."""
 

@@ -17,6 +17,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "Apps": ("Shortname", "Name", "Type", "AppId"),
     "Instances": ("Hostname", "Status", "InstanceType", "Ec2InstanceId", "PrivateIp", "InstanceId"),
     "Commands": ("Type", "Status", "CompletedAt", "ExitCode", "Summary", "CommandId"),
+    "Deployments": ("CreatedAt", "Command", "Strategy", "Status", "Comment", "Message"),
 }
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -142,7 +143,9 @@ class DeploymentRunner:
             )
             first = batch.index == 0
             migrate = first and deployment.command.migrate
-            failed, switched = self._run_batch(deployment, batch, view, app, migrate)
+            if not first:
+                view = self.activities.view(deployment.stack_id)  # once per batch
+            failed, switched, ran = self._run_batch(deployment, batch, view, app, migrate)
             done = batch.model_copy(
                 update={
                     "status": "failed" if failed else "successful",
@@ -150,7 +153,7 @@ class DeploymentRunner:
                     "switched_instance_ids": switched,
                 }
             )
-            deployment = self._save_batch(deployment, done)
+            deployment = self._save_batch(deployment, done, ran)
             if migrate and failed and deployment.batches[0].instance_ids[0] in failed:
                 return self._finish(deployment, False, "the migration failed; nothing switched")
             failed_so_far = sum(len(b.failed_instance_ids) for b in deployment.batches)
@@ -179,18 +182,20 @@ class DeploymentRunner:
         view: StackView,
         app: App | None,
         migrate: bool,
-    ) -> tuple[list[str], list[str]]:
-        """Run the batch; returns (failed instance ids, switched instance ids)."""
+    ) -> tuple[list[str], list[str], list[str]]:
+        """Run the batch; returns the failed and the switched instance ids, and the commands."""
         by_id = {i.instance_id: i for i in view.instances}
         instances = [by_id[i] for i in batch.instance_ids if i in by_id]
         missing = [i for i in batch.instance_ids if i not in by_id]
         groups = self._target_groups(view, instances)
         for arn, ec2_ids in groups.items():
             self.services.target_groups.deregister(arn, ec2_ids)
-        outcomes: dict[str, tuple[bool, bool]] = {}
+        outcomes: dict[str, tuple[bool, bool, str]] = {}
         if migrate and instances:
             first, *rest = instances
-            outcomes[first.instance_id] = self._deploy_one(deployment, first, app, migrate=True)
+            outcomes[first.instance_id] = self._deploy_one(
+                deployment, first, app, view, migrate=True
+            )
             if not outcomes[first.instance_id][0]:
                 rest = []  # the migration failed: nobody else switches
                 missing += [i.instance_id for i in instances[1:]]
@@ -198,37 +203,48 @@ class DeploymentRunner:
             rest = instances
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             futures = {
-                i.instance_id: pool.submit(self._deploy_one, deployment, i, app, migrate=False)
+                i.instance_id: pool.submit(
+                    self._deploy_one, deployment, i, app, view, migrate=False
+                )
                 for i in rest
             }
             for instance_id, future in futures.items():
                 outcomes[instance_id] = future.result()
-        healthy = [by_id[i] for i, (ok, _) in outcomes.items() if ok]
+        healthy = [by_id[i] for i, (ok, _, _) in outcomes.items() if ok]
         for arn, ec2_ids in self._target_groups(view, healthy).items():
             self.services.target_groups.register(arn, ec2_ids)
-        failed = [i for i, (ok, _) in outcomes.items() if not ok] + missing
-        switched = [i for i, (_, moved) in outcomes.items() if moved]
-        return failed, switched
+        failed = [i for i, (ok, _, _) in outcomes.items() if not ok] + missing
+        switched = [i for i, (_, moved, _) in outcomes.items() if moved]
+        return failed, switched, [command_id for _, _, command_id in outcomes.values()]
 
     def _deploy_one(
-        self, deployment: Deployment, instance: Instance, app: App | None, *, migrate: bool
-    ) -> tuple[bool, bool]:
-        """(ok, switched) for one instance: the command, then the health check."""
+        self,
+        deployment: Deployment,
+        instance: Instance,
+        app: App | None,
+        view: StackView,
+        *,
+        migrate: bool,
+    ) -> tuple[bool, bool, str]:
+        """(ok, switched, command id) for one instance: the command, then the health check."""
         name = deployment.command.name
-        command = self._run_on(deployment, instance, app, migrate=migrate, switch_back_to=None)
+        command = self._run_on(
+            deployment, instance, app, view, migrate=migrate, switch_back_to=None
+        )
         ok = command.status is CommandStatus.successful
         switched = ok and name in SWITCHES
         if ok and switched and app is not None:
             health = self._health(app, instance)
             if health is not None and not health:
-                return False, True
-        return ok, switched
+                return False, True, command.command_id
+        return ok, switched, command.command_id
 
     def _run_on(
         self,
         deployment: Deployment,
         instance: Instance,
         app: App | None,
+        view: StackView,
         *,
         migrate: bool,
         switch_back_to: str | None,
@@ -240,7 +256,6 @@ class DeploymentRunner:
         command = self.activities.new_command(
             instance, kind, deployment_id=deployment.deployment_id
         )
-        self._note_command(deployment, command.command_id)
         custom = dict(deployment.custom_json)
         releases: dict[str, str] = {}
         if app is not None and deployment.command.name in SWITCHES | {C.start, C.restart}:
@@ -261,7 +276,8 @@ class DeploymentRunner:
             deployment.command.recipes if deployment.command.name == C.execute_recipes else None
         )
         lease = f"instance#{instance.instance_id}"
-        self._take_instance(lease, deployment.deployment_id)
+        holder = f"{deployment.deployment_id}/{uuid.uuid4().hex[:8]}"
+        self._take_instance(lease, holder)
         try:
             return self.activities.run(
                 command,
@@ -270,9 +286,10 @@ class DeploymentRunner:
                 custom_json=custom,
                 releases=releases,
                 migrate=migrate,
+                view=view,
             )
         finally:
-            self.services.leases.release(lease, deployment.deployment_id)
+            self.services.leases.release(lease, holder)
 
     def _take_instance(self, lease: str, owner: str) -> None:
         deadline = time.monotonic() + INSTANCE_WAIT_SECONDS
@@ -336,6 +353,7 @@ class DeploymentRunner:
     ) -> list[str]:
         by_id = {i.instance_id: i for i in view.instances}
         done: list[str] = []
+        ran: list[str] = []
         for instance_id in instance_ids:
             instance = by_id.get(instance_id)
             if instance is None:
@@ -347,10 +365,12 @@ class DeploymentRunner:
                 )
                 continue
             command = self._run_on(
-                deployment, instance, app, migrate=False, switch_back_to=previous
+                deployment, instance, app, view, migrate=False, switch_back_to=previous
             )
+            ran.append(command.command_id)
             if command.status is CommandStatus.successful:
                 done.append(instance_id)
+        self._note_commands(deployment, ran)
         return done
 
     def _finish(self, deployment: Deployment, ok: bool, message: str | None) -> Deployment:
@@ -393,19 +413,25 @@ class DeploymentRunner:
             self.services.deployments.put(updated)
         return updated
 
-    def _save_batch(self, deployment: Deployment, batch: BatchProgress) -> Deployment:
+    def _save_batch(
+        self, deployment: Deployment, batch: BatchProgress, command_ids: Sequence[str] = ()
+    ) -> Deployment:
+        """Record a batch's progress (and the commands it ran) in one write."""
         with self._lock:
             current = self.services.deployments.get(deployment.deployment_id)
             batches = [batch if b.index == batch.index else b for b in current.batches]
-            updated = current.model_copy(update={"batches": batches})
+            ids = [*current.command_ids, *command_ids]
+            updated = current.model_copy(update={"batches": batches, "command_ids": ids})
             self.services.deployments.put(updated)
         return updated
 
-    def _note_command(self, deployment: Deployment, command_id: str) -> None:
+    def _note_commands(self, deployment: Deployment, command_ids: list[str]) -> None:
+        if not command_ids:
+            return
         with self._lock:
             current = self.services.deployments.get(deployment.deployment_id)
-            updated = current.model_copy(update={"command_ids": [*current.command_ids, command_id]})
-            self.services.deployments.put(updated)
+            ids = [*current.command_ids, *command_ids]
+            self.services.deployments.put(current.model_copy(update={"command_ids": ids}))
 
     @staticmethod
     def _target_groups(view: StackView, instances: list[Instance]) -> dict[str, list[str]]:

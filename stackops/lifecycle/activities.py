@@ -133,15 +133,19 @@ class Activities:
         app_revisions: dict[str, str] | None = None,
         migrate: bool = False,
         timeout: float | None = None,
+        view: StackView | None = None,
     ) -> Command:
-        """Run one command on its instance and record the outcome (never raises for a run)."""
+        """Run one command on its instance and record the outcome (never raises for a run).
+
+        Node attributes come from `view` when given (a deployment reads its stack once
+        per batch), else from a fresh read: configure must see the newest membership."""
         running = command.model_copy(
             update={"status": CommandStatus.running, "acknowledged_at": self.services.now_precise()}
         )
         chosen: list[str] = list(recipes or [])
         try:
             self.services.commands.put(running)
-            view = self.view(command.stack_id)
+            view = view or self.view(command.stack_id)
             instance = next(i for i in view.instances if i.instance_id == command.instance_id)
             if recipes is None:
                 chosen = recipes_for(activity, view.layers_of(instance))
@@ -214,15 +218,15 @@ class Activities:
     def boot(self, instance: Instance) -> Instance:
         """Setup, then deploy of every app of its layers; online, or setup_failed."""
         instance = self.set_status(instance, S.running_setup)
-        setup = self.run(self.new_command(instance, CommandType.setup), "setup")
+        view = self.view(instance.stack_id)  # one read serves setup and deploy
+        setup = self.run(self.new_command(instance, CommandType.setup), "setup", view=view)
         if setup.status is not CommandStatus.successful:
             return self.set_status(instance, S.setup_failed)
-        view = self.view(instance.stack_id)
         apps = view.apps_for(instance)
         if apps:
             deploy = self.new_command(instance, CommandType.deploy)
             releases = {app.shortname: self.release_id(deploy.command_id) for app in apps}
-            done = self.run(deploy, "deploy", releases=releases)
+            done = self.run(deploy, "deploy", releases=releases, view=view)
             if done.status is not CommandStatus.successful:
                 return self.set_status(instance, S.setup_failed)
         for group in view.target_groups(instance):

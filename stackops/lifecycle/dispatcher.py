@@ -375,16 +375,19 @@ class Dispatcher:
             return self._deploy(work)
         assert work.instance is not None
         lease = f"instance#{work.instance.instance_id}"
-        if not self.services.leases.acquire(lease, self.owner, self.settings.visibility_timeout):
+        # One holder per piece of work, not per dispatcher: two events for one instance
+        # in one batch must not run side by side either.
+        holder = f"{self.owner}/{uuid.uuid4().hex[:8]}"
+        if not self.services.leases.acquire(lease, holder, self.settings.visibility_timeout):
             raise InstanceBusy(work.instance.instance_id)
-        heartbeat.hold(lease)
+        heartbeat.hold(lease, holder)
         try:
-            # Re-read under the lease: another dispatcher may have moved it on.
+            # Re-read under the lease: another piece of work may have moved it on.
             current = self.services.store.get(Instance, work.instance.instance_id)
             changed = self._do(work, current)
         finally:
             heartbeat.drop(lease)
-            self.services.leases.release(lease, self.owner)
+            self.services.leases.release(lease, holder)
         if changed:
             self._membership_changed(current.stack_id)
         return True
@@ -523,7 +526,7 @@ class Heartbeat:
     def __init__(self, dispatcher: Dispatcher, messages: list[Message]) -> None:
         self._dispatcher = dispatcher
         self._handles = {m.receipt_handle for m in messages}
-        self._leases: set[str] = set()
+        self._leases: dict[str, str] = {}  # lease -> holder
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
@@ -536,13 +539,13 @@ class Heartbeat:
         self._stop.set()
         self._thread.join()
 
-    def hold(self, lease: str) -> None:
+    def hold(self, lease: str, holder: str) -> None:
         with self._lock:
-            self._leases.add(lease)
+            self._leases[lease] = holder
 
     def drop(self, lease: str) -> None:
         with self._lock:
-            self._leases.discard(lease)
+            self._leases.pop(lease, None)
 
     def _beat(self) -> None:
         settings = self._dispatcher.settings
@@ -551,11 +554,11 @@ class Heartbeat:
         while not self._stop.wait(interval):
             self.beats += 1
             with self._lock:
-                leases = list(self._leases)
+                leases = list(self._leases.items())
             for handle in self._handles:
                 try:
                     services.queue.change_visibility(handle, settings.visibility_timeout)
                 except Exception:  # the message may be gone already
                     log.debug("could not extend a message's visibility", exc_info=True)
-            for lease in leases:
-                services.leases.acquire(lease, self._dispatcher.owner, settings.visibility_timeout)
+            for lease, holder in leases:
+                services.leases.acquire(lease, holder, settings.visibility_timeout)
