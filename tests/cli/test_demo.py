@@ -39,4 +39,14 @@ def test_demo_story_runs_to_the_end(tmp_path):
     assert "server app2" not in conf_after and "server app3" in conf_after
     assert "shutdown   successful" in after_stop
     assert "web v1" in out
+    # Deployments: the broken v2 is rolled back (every app server still serves v1),
+    # the fixed v2 goes out by pilot, and a rollback brings v1 back.
+    deploys = out.split("Now a broken v2", 1)[1]
+    after_broken = deploys.split("The fixed v2", 1)[0]
+    assert "rolled back 3 instance(s)" in after_broken
+    assert "Serving now: app1: <h1>web v1</h1>, app2: <h1>web v1</h1>, app3: <h1>web v1</h1>" in (
+        after_broken
+    )
+    assert "app3: <h1>web v2</h1>" in deploys.split("And back to v1", 1)[0]
+    assert deploys.split("And back to v1", 1)[1].count("<h1>web v1</h1>") >= 3
     assert out.rstrip().endswith("The README's quickstart shows the same steps by hand.")
