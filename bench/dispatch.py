@@ -24,11 +24,9 @@ removed at the end. Figures print; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -42,11 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from click.testing import CliRunner
 from moto import mock_aws  # imported before any session is made: sessions copy its hook
+from offline import offline_environment, set_environment, stackops, stop_services
 
 from stackops.aws.session import AwsSession
-from stackops.cli.main import cli
 from stackops.config import Target, state_home
 from stackops.lifecycle.activities import RunSettings
 from stackops.lifecycle.dispatcher import BatchOutcome, Dispatcher, DispatchSettings
@@ -70,47 +67,6 @@ TARGET = "<= 1 AWS call per event beyond the recipes' own work (issue)"
 
 
 # -- the environment ---------------------------------------------------------------------
-def offline_environment(home: Path) -> dict[str, str | None]:
-    """Fake credentials, no profile or endpoint, state in `home`; returns what to restore."""
-    wanted: dict[str, str | None] = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": None,
-        "AWS_PROFILE": None,
-        "AWS_DEFAULT_PROFILE": None,
-        "AWS_ENDPOINT_URL": None,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-        "STACKOPS_HOME": str(home),
-    }
-    saved = {name: os.environ.get(name) for name in wanted}
-    set_environment(wanted)
-    return saved
-
-
-def set_environment(values: dict[str, str | None]) -> None:
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-def stackops(*args: str) -> Any:
-    """Run `stackops ARGS...` in-process, as the tests do; the JSON it printed."""
-    result = CliRunner().invoke(cli, list(args))
-    if result.exit_code != 0:
-        raise SystemExit(f"stackops {' '.join(args)} failed: {result.stderr}{result.exception!r}")
-    return json.loads(result.stdout) if result.stdout.strip() else None
-
-
-def stop_services(nodes: Path) -> None:
-    """Stop any service a recipe started under the node roots (the no-op recipes start none)."""
-    for pid_file in nodes.glob("*/var/run/stackops/*.pid"):
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            os.kill(int(json.loads(pid_file.read_text())["pid"]), signal.SIGTERM)
 
 
 # -- counting AWS calls -----------------------------------------------------------------
