@@ -30,6 +30,8 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/converge.py
+	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/deploy.py
 
 clean:
 	rm -rf $(VENV) .stackops .pytest_cache
