@@ -90,6 +90,7 @@ class DeploymentRunner:
         self.sleep = sleep
         self.health_get = health_get
         self._lock = threading.Lock()  # batch threads update one deployment record
+        self._held: dict[str, str] = {}  # instance leases held now -> holder (heartbeated)
 
     # -- the whole deployment ------------------------------------------------------------
     def run(self, deployment_id: str) -> Deployment:
@@ -117,8 +118,13 @@ class DeploymentRunner:
         return deployment
 
     def _heartbeat(self, lease: str, owner: str, stop: threading.Event) -> None:
+        """Keep the deployment's lease, and the instance leases its runs hold, alive."""
         while not stop.wait(LEASE_SECONDS / 3):
             self.services.leases.acquire(lease, owner, LEASE_SECONDS)
+            with self._lock:
+                held = list(self._held.items())
+            for instance_lease, holder in held:
+                self.services.leases.acquire(instance_lease, holder, LEASE_SECONDS)
 
     def _execute(self, deployment: Deployment) -> Deployment:
         view = self.activities.view(deployment.stack_id)
@@ -278,6 +284,8 @@ class DeploymentRunner:
         lease = f"instance#{instance.instance_id}"
         holder = f"{deployment.deployment_id}/{uuid.uuid4().hex[:8]}"
         self._take_instance(lease, holder)
+        with self._lock:
+            self._held[lease] = holder
         try:
             return self.activities.run(
                 command,
@@ -289,6 +297,8 @@ class DeploymentRunner:
                 view=view,
             )
         finally:
+            with self._lock:
+                self._held.pop(lease, None)
             self.services.leases.release(lease, holder)
 
     def _take_instance(self, lease: str, owner: str) -> None:
