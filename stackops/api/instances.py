@@ -234,7 +234,7 @@ def start_instance(services: Services, instance_id: str) -> None:
     instance = services.store.get(Instance, instance_id)
     stack = services.store.get(Stack, instance.stack_id)
     layers = _stack_layers(services, instance.stack_id, instance.layer_ids)
-    requested = instance.model_copy(update={"status": S.requested})
+    requested = instance.model_copy(update={"status": S.requested, "stop_requested": False})
     services.store.transition(requested, STARTABLE)
     try:
         ec2 = _restartable(services, instance)
@@ -264,26 +264,30 @@ def stop_instance(services: Services, instance_id: str, force: bool = False) -> 
     and the lifecycle dispatcher is asked to run its shutdown recipes, stop or
     terminate the EC2 instance (EBS-backed: stopped; instance store: terminated)
     and configure the rest of the stack. `force` skips the recipes and stops the
-    EC2 instance now, whatever the status (an instance stuck after a crash).
-    Returns what happened, for the user.
+    EC2 instance now, whatever the status (an instance stuck after a crash); the
+    dispatcher still configures the rest. Returns what happened, for the user.
     """
     instance = services.store.get(Instance, instance_id)
-    stopping = instance.model_copy(update={"status": S.stopping})
+    stopping = instance.model_copy(update={"status": S.stopping, "stop_requested": True})
     services.store.transition(stopping, set(S) if force else STOPPABLE)
-    if not force and instance.ec2_instance_id:
-        services.queue.send(instance_command_message(instance_id, "stop"))
-        return "stopping: the dispatcher runs its shutdown recipes, then stops it"
-    try:
-        if instance.ec2_instance_id:
-            if instance.root_device_type == "instance-store":
+    if not instance.ec2_instance_id:
+        services.store.put(stopping.model_copy(update={"status": S.stopped}))
+        return "stopped"
+    if force:
+        final = S.terminated if instance.root_device_type == "instance-store" else S.stopped
+        try:
+            if final is S.terminated:
                 services.ec2.terminate(instance.ec2_instance_id)
             else:
-                services.ec2.stop(instance.ec2_instance_id, force=force)
-    except Exception:
-        services.store.put(stopping.model_copy(update={"status": S.stop_failed}))
-        raise
-    services.store.put(stopping.model_copy(update={"status": S.stopped}))
-    return "stopped"
+                services.ec2.stop(instance.ec2_instance_id, force=True)
+        except Exception:
+            services.store.put(stopping.model_copy(update={"status": S.stop_failed}))
+            raise
+        services.store.put(stopping.model_copy(update={"status": final}))
+    services.queue.send(instance_command_message(instance_id, "stop", force=force))
+    if force:
+        return f"{final.value} (no shutdown recipes); the dispatcher configures the rest"
+    return "stopping: the dispatcher runs its shutdown recipes, then stops it"
 
 
 def reboot_instance(services: Services, instance_id: str) -> None:

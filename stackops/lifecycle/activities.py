@@ -93,7 +93,7 @@ class Activities:
         return StackView(stack, contents.layers, contents.apps, contents.instances)
 
     def set_status(self, instance: Instance, status: S) -> Instance:
-        """Record a new status and publish the change."""
+        """Record a new status (and the instance's other fields as given); publish it."""
         if instance.status is status:
             return instance
         changed = instance.model_copy(update={"status": status})

@@ -207,8 +207,8 @@ class Dispatcher:
         works, skipped = self._plan(events, outcome)
         done_messages.extend(skipped)
         claimed = [w for w in works if self._claim(w, outcome, done_messages)]
-        finished = self._run_all(claimed, outcome)
-        done_messages.extend(finished)
+        finished, resent = self._run_all(claimed, outcome)
+        done_messages.extend(finished + resent)
         self._finish(done_messages, claimed, finished, delete)
         return outcome
 
@@ -251,6 +251,7 @@ class Dispatcher:
                         instance.status,
                         event.state,
                         auto_healing=any(layer.enable_auto_healing for layer in layers),
+                        stop_requested=instance.stop_requested,
                     )
                     if decision.is_noop:
                         outcome.ignored += 1
@@ -326,49 +327,64 @@ class Dispatcher:
         return False
 
     # -- running the work ----------------------------------------------------------------
-    def _run_all(self, works: list[Work], outcome: BatchOutcome) -> list[Message]:
-        """Run the work in parallel; return the messages whose work is all recorded."""
+    def _run_all(
+        self, works: list[Work], outcome: BatchOutcome
+    ) -> tuple[list[Message], list[Message]]:
+        """Run the work in parallel; return the messages whose work is all recorded, and
+        those sent again for later (both are deleted; only the first are done).
+
+        Work that found its instance busy goes back to the queue as a new, delayed copy
+        (the original is deleted), so waiting never counts toward the dead-letter limit;
+        work that failed is left to come back and, if it keeps failing, reach the DLQ.
+        """
         if not works:
-            return []
-        heartbeat = Heartbeat(self, [w.message for w in works])
+            return [], []
+        claimed = [w.event.event_id for w in works if w.kind != "configure"]
+        heartbeat = Heartbeat(self, [w.message for w in works], claimed)
         heartbeat.start()
-        results: dict[int, bool] = {}
+        results: dict[int, str] = {}
         try:
             with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
                 futures = {id(w): pool.submit(self._perform, w, heartbeat) for w in works}
                 for work in works:
                     try:
-                        results[id(work)] = futures[id(work)].result()
+                        futures[id(work)].result()
+                        results[id(work)] = "done"
                     except InstanceBusy:
-                        results[id(work)] = False
+                        results[id(work)] = "busy"
                         outcome.deferred += 1
                     except Exception:
                         where = work.instance.hostname if work.instance else work.kind
                         log.exception("work on %s failed", where)
-                        results[id(work)] = False
+                        results[id(work)] = "failed"
                         outcome.failed.append(work.message.message_id)
         finally:
             heartbeat.stop()
         finished: list[Message] = []
+        resent: list[Message] = []
         by_message: dict[str, list[Work]] = {}
         for work in works:
             by_message.setdefault(work.message.message_id, []).append(work)
         for group in by_message.values():
-            if all(results[id(w)] for w in group):
+            states = {results[id(w)] for w in group}
+            if states == {"done"}:
                 outcome.handled += 1
                 finished.append(group[0].message)
-            else:
-                outcome.retried.append(group[0].message.message_id)
-                self._retry_later(group)
-        return finished
-
-    def _retry_later(self, group: list[Work]) -> None:
-        for work in group:
-            if work.kind != "configure":
-                self.services.claims.release(work.event.event_id, self.owner)
-        self.services.queue.change_visibility(
-            group[0].message.receipt_handle, self.settings.retry_busy_seconds
-        )
+                continue
+            outcome.retried.append(group[0].message.message_id)
+            for work in group:
+                if work.kind != "configure":
+                    self.services.claims.release(work.event.event_id, self.owner)
+            message = group[0].message
+            if "failed" in states:
+                self.services.queue.change_visibility(
+                    message.receipt_handle, self.settings.retry_busy_seconds
+                )
+            else:  # busy only: a fresh delayed copy, and this one is done with
+                delay = self.settings.retry_busy_seconds
+                self.services.queue.send(message.body, delay_seconds=delay)
+                resent.append(message)
+        return finished, resent
 
     def _perform(self, work: Work, heartbeat: Heartbeat) -> bool:
         if work.kind == "deployment":
@@ -400,7 +416,12 @@ class Dispatcher:
             case "state":
                 decision = work.decision
                 if work.event.state == "running":  # type: ignore[union-attr]
-                    decision = on_ec2_state(instance.status, "running", auto_healing=False)
+                    decision = on_ec2_state(
+                        instance.status,
+                        "running",
+                        auto_healing=False,
+                        stop_requested=instance.stop_requested,
+                    )
                 if decision is None or decision.is_noop:
                     return False
                 if decision.run == "boot":
@@ -416,6 +437,7 @@ class Dispatcher:
                 instance = acts.boot(acts.set_status(instance, S.booting))
                 self._complete_action(work, instance.status is S.online)
             case "terminate":
+                instance = instance.model_copy(update={"stop_requested": True})
                 instance = acts.set_status(instance, S.shutting_down)
                 acts.shutdown(instance)
                 instance = acts.set_status(instance, S.terminating)
@@ -435,25 +457,35 @@ class Dispatcher:
         return True
 
     def _stop(self, instance: Instance, *, force: bool) -> Instance:
+        """Shutdown recipes (unless forced), then EC2 stops (EBS) or terminates it."""
         acts = self.activities
+        instance = instance.model_copy(update={"stop_requested": True})
+        if instance.status in (S.stopped, S.terminated):  # forced: EC2 is stopped already
+            self.services.store.put(instance)
+            return instance
         if instance.ec2_instance_id and not force:
             acts.shutdown(instance)
+        final = S.stopped
         if instance.ec2_instance_id:
             if instance.root_device_type == "instance-store":
                 self.services.ec2.terminate(instance.ec2_instance_id)
+                final = S.terminated
             else:
                 self.services.ec2.stop(instance.ec2_instance_id)
-        return acts.set_status(instance, S.stopped)
+        return acts.set_status(instance, final)
 
     def _configure(self, work: Work, instance: Instance) -> bool:
+        """Run the queued configure (under the instance's lease), then dequeue it.
+
+        Dequeued only after its run is recorded, so a crash in between leaves it
+        queued and the redelivered request runs it; a configure that is no longer
+        pending (superseded by a newer one, or already run) is not run again.
+        """
         command_id = work.configure_command_id or ""
-        if instance.status is not S.online:
-            return False
-        if not self.services.commands.take_configure(instance.instance_id, command_id):
-            return False  # another dispatcher took it, or a newer one replaced it
         command = self.services.commands.get(command_id)
-        if command.status is CommandStatus.pending:
+        if instance.status is S.online and command.status is CommandStatus.pending:
             self.activities.run(command, "configure")
+        self.services.commands.take_configure(instance.instance_id, command_id)
         return False
 
     def _heal(self, instance: Instance) -> None:
@@ -483,18 +515,27 @@ class Dispatcher:
         """Queue one configure per online instance of each changed stack, then one message."""
         with self._changed_lock:
             stacks, self._changed = self._changed, set()
-        for stack_id in sorted(stacks):
-            view = self.activities.view(stack_id)
-            online = view.online()
-            if not online:
-                continue
-            seq = self.services.commands.next_membership(stack_id)
-            for instance in online:
-                command = self.activities.new_command(instance, CommandType.configure, seq=seq)
-                superseded = self.services.commands.queue_configure(command)
-                if superseded:
-                    log.info("configure %s superseded on %s", superseded, instance.hostname)
-            self.services.queue.send(configure_request_message(stack_id, seq))
+        try:
+            for stack_id in sorted(stacks):
+                self._queue_configures(stack_id)
+        except Exception:
+            with self._changed_lock:  # not lost: the next batch queues them
+                self._changed |= stacks
+            raise
+
+    def _queue_configures(self, stack_id: str) -> None:
+        """One queued configure per online instance of the stack, and one request."""
+        view = self.activities.view(stack_id)
+        online = view.online()
+        if not online:
+            return
+        seq = self.services.commands.next_membership(stack_id)
+        for instance in online:
+            command = self.activities.new_command(instance, CommandType.configure, seq=seq)
+            superseded = self.services.commands.queue_configure(command)
+            if superseded:
+                log.info("configure %s superseded on %s", superseded, instance.hostname)
+        self.services.queue.send(configure_request_message(stack_id, seq))
 
     def _finish(
         self,
@@ -523,9 +564,12 @@ class Dispatcher:
 class Heartbeat:
     """Keeps in-flight messages invisible and held leases alive while work runs."""
 
-    def __init__(self, dispatcher: Dispatcher, messages: list[Message]) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, messages: list[Message], event_ids: list[str]
+    ) -> None:
         self._dispatcher = dispatcher
         self._handles = {m.receipt_handle for m in messages}
+        self._event_ids = list(dict.fromkeys(event_ids))
         self._leases: dict[str, str] = {}  # lease -> holder
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -562,3 +606,5 @@ class Heartbeat:
                     log.debug("could not extend a message's visibility", exc_info=True)
             for lease, holder in leases:
                 services.leases.acquire(lease, holder, settings.visibility_timeout)
+            for event_id in self._event_ids:  # our claims outlive a long run too
+                services.claims.claim(event_id, self._dispatcher.owner, settings.claim_seconds)

@@ -1,9 +1,10 @@
 """The instance status machine: what an EC2 state change means for a stackops instance.
 
 Pure: given the recorded status and what EC2 reports, decide the status to
-record now and the activity to run. Whether stackops itself asked for the
-change is read from the recorded status (stop-instance sets `stopping` before
-EC2 hears of it), so a stop from outside is told apart and can be healed.
+record now and the activity to run. Whether stackops itself asked for a stop
+is the instance's `stop_requested` flag (set by stop-instance before EC2 hears
+of it, cleared by start-instance), so a stop from outside is told apart and
+can be healed whatever statuses it went through.
 """
 
 from __future__ import annotations
@@ -50,8 +51,15 @@ class Decision:
         return self.status is None and self.run is None and not self.heal
 
 
-def on_ec2_state(status: S, ec2_state: str, *, auto_healing: bool) -> Decision:
-    """Decide what EC2 state `ec2_state` means for an instance recorded as `status`."""
+def on_ec2_state(
+    status: S, ec2_state: str, *, auto_healing: bool, stop_requested: bool = False
+) -> Decision:
+    """Decide what EC2 state `ec2_state` means for an instance recorded as `status`.
+
+    `stop_requested` says stackops asked for the stop (stop-instance, stop-stack, an
+    Auto Scaling terminate action); any other stop is from outside, and auto-healing
+    starts the instance again.
+    """
     match ec2_state:
         case "pending":
             if status in (S.requested, S.stopped, S.start_failed):
@@ -62,14 +70,14 @@ def on_ec2_state(status: S, ec2_state: str, *, auto_healing: bool) -> Decision:
             if status in BOOTABLE:
                 return Decision(S.booting, "boot", reason="EC2 runs it: setup, then deploy")
         case "stopping" | "shutting-down":
-            if status not in GOING_DOWN | DOWN:
+            if not stop_requested and status not in GOING_DOWN | DOWN:
                 going = S.stopping if ec2_state == "stopping" else S.shutting_down
                 return Decision(going, "shutdown", reason="stopped outside stackops")
         case "stopped" | "terminated":
             final = S.stopped if ec2_state == "stopped" else S.terminated
             if status is final:
                 return Decision(reason=f"already {final}")
-            outside = status not in GOING_DOWN
+            outside = not stop_requested
             heal = outside and auto_healing
             why = "stopped outside stackops" if outside else "as asked"
             return Decision(final, heal=heal, reason=why + (", auto-healing" if heal else ""))

@@ -436,6 +436,8 @@ class Instance(_Record, InstanceSpec):
     arn: str | None = None
     registered_by: str | None = None
     infrastructure_class: str = "ec2"
+    stop_requested: bool = False
+    """stackops extension: stackops asked for the current stop (not auto-healed)."""
     port_offset: int = Field(default=0, ge=0)
     """stackops extension: added to service ports where nodes share one host (the sandbox),
     so services of different nodes never collide. Assigned at creation, never reused."""

@@ -67,7 +67,8 @@ class EventClaims:
         self._clock = clock
 
     def claim(self, event_id: str, owner: str, seconds: float) -> bool:
-        """Claim an event for `seconds`; False if it is done or claimed by someone else."""
+        """Claim an event (or renew our claim) for `seconds`; False if it is done or
+        claimed by someone else."""
         now = self._clock()
         try:
             self._table.put(
@@ -78,8 +79,9 @@ class EventClaims:
                     "owner": owner,
                     "expires_at": now + seconds,
                 },
-                condition=FREE,
-                values={":now": now},
+                condition=f"{FREE} OR (#o = :me AND #s = :claimed)",
+                names={"#o": "owner", "#s": "state"},
+                values={":now": now, ":me": owner, ":claimed": "claimed"},
             )
         except ConditionFailed:
             return False

@@ -9,30 +9,34 @@ from stackops.model.enums import InstanceStatus as S
 
 
 @pytest.mark.parametrize(
-    ("status", "ec2", "healing", "expected"),
+    ("status", "ec2", "healing", "expected", "asked"),
     [
-        (S.pending, "running", True, Decision(S.booting, "boot")),
-        (S.requested, "running", False, Decision(S.booting, "boot")),
+        (S.pending, "running", True, Decision(S.booting, "boot"), False),
+        (S.requested, "running", False, Decision(S.booting, "boot"), False),
         # a dispatcher died mid-setup: the redelivered event boots it again
-        (S.running_setup, "running", False, Decision(S.booting, "boot")),
-        (S.online, "running", True, Decision()),
-        (S.setup_failed, "running", True, Decision()),
-        (S.rebooting, "running", True, Decision(S.online)),
-        (S.requested, "pending", True, Decision(S.pending)),
-        (S.online, "pending", True, Decision()),
-        (S.online, "stopping", True, Decision(S.stopping, "shutdown")),
-        (S.online, "shutting-down", True, Decision(S.shutting_down, "shutdown")),
-        (S.stopping, "stopping", True, Decision()),
-        (S.stopping, "stopped", True, Decision(S.stopped)),
-        (S.online, "stopped", True, Decision(S.stopped, heal=True)),
-        (S.online, "stopped", False, Decision(S.stopped)),
-        (S.stopped, "stopped", True, Decision()),
-        (S.online, "terminated", True, Decision(S.terminated, heal=True)),
-        (S.terminating, "terminated", True, Decision(S.terminated)),
+        (S.running_setup, "running", False, Decision(S.booting, "boot"), False),
+        (S.online, "running", True, Decision(), False),
+        (S.setup_failed, "running", True, Decision(), False),
+        (S.rebooting, "running", True, Decision(S.online), False),
+        (S.requested, "pending", True, Decision(S.pending), False),
+        (S.online, "pending", True, Decision(), False),
+        (S.online, "stopping", True, Decision(S.stopping, "shutdown"), False),
+        (S.online, "shutting-down", True, Decision(S.shutting_down, "shutdown"), False),
+        (S.stopping, "stopping", True, Decision(), True),
+        (S.stopping, "stopped", True, Decision(S.stopped), True),
+        # stopped outside stackops: stopping then stopped, healed at the end
+        (S.stopping, "stopped", True, Decision(S.stopped, heal=True), False),
+        # stop-instance on an instance-store instance: terminated as asked, not healed
+        (S.stopped, "terminated", True, Decision(S.terminated), True),
+        (S.online, "stopped", True, Decision(S.stopped, heal=True), False),
+        (S.online, "stopped", False, Decision(S.stopped), False),
+        (S.stopped, "stopped", True, Decision(), False),
+        (S.online, "terminated", True, Decision(S.terminated, heal=True), False),
+        (S.terminating, "terminated", True, Decision(S.terminated), True),
     ],
 )
-def test_decisions(status: S, ec2: str, healing: bool, expected: Decision) -> None:
-    got = on_ec2_state(status, ec2, auto_healing=healing)
+def test_decisions(status: S, ec2: str, healing: bool, expected: Decision, asked: bool) -> None:
+    got = on_ec2_state(status, ec2, auto_healing=healing, stop_requested=asked)
     assert (got.status, got.run, got.heal) == (expected.status, expected.run, expected.heal)
     assert got.reason
 

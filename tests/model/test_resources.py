@@ -291,6 +291,7 @@ EXTENSIONS = {
     "HealthCheck",
     "Layers",
     "PortOffset",
+    "StopRequested",
 }
 
 
