@@ -177,16 +177,26 @@ def _targets(
 
 
 def _rollback_target(services: Services, stack_id: str, app: App, to: str | None) -> Deployment:
-    """The earlier successful deployment a rollback redeploys (one back by default)."""
+    """The earlier successful deployment a rollback redeploys (one back by default).
+
+    The history is the app's successful deploys, newest first. What the instances
+    run now is the newest deploy, or, after a rollback, the deploy it went back to;
+    a rollback reaches the (at most four) deploys before that, so rolling back
+    twice steps two back, never forward again.
+    """
     done = [
         d
         for d in services.deployments.for_stack(stack_id)
-        if d.app_id == app.app_id
-        and d.status is DeploymentStatus.successful
-        and d.command.name in (C.deploy, C.rollback)
-        and d.release
+        if d.app_id == app.app_id and d.status is DeploymentStatus.successful and d.release
     ]
-    window = done[1 : ROLLBACK_DEPTH + 1]  # done[0] is what the instances run now
+    deploys = [d for d in done if d.command.name is C.deploy]
+    if not deploys:
+        raise InvalidInput(f"{app.shortname} has no successful deployment to roll back from")
+    current = 0
+    if done[0].command.name is C.rollback:
+        ids = [d.deployment_id for d in deploys]
+        current = ids.index(done[0].rollback_of) if done[0].rollback_of in ids else 0
+    window = deploys[current + 1 : current + 1 + ROLLBACK_DEPTH]
     if to is not None:
         match = next((d for d in window if d.deployment_id == to), None)
         if match is None:
@@ -239,14 +249,20 @@ def continue_deployment(services: Services, deployment_id: str) -> str:
 
 
 def abort_deployment(services: Services, deployment_id: str) -> str:
-    """Stop a running or paused deployment and switch its switched instances back."""
+    """Stop a running or paused deployment and switch its switched instances back.
+
+    A running one stops at its next batch boundary (its runner sees the flag); a
+    paused one is handed to the dispatcher again to roll back.
+    """
     deployment = services.deployments.get(deployment_id)
     if deployment.status.done:
         raise Conflict(f"deployment {deployment_id} is already {deployment.status.value}")
+    paused = deployment.status is DeploymentStatus.paused
     services.deployments.put(
         deployment.model_copy(update={"status": DeploymentStatus.running, "abort_requested": True})
     )
-    services.queue.send(deployment_request_message(deployment_id))
+    if paused:
+        services.queue.send(deployment_request_message(deployment_id))
     return "aborting: switched instances go back to their previous release"
 
 

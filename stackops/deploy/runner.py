@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("stackops.deploy")
 
 LEASE_SECONDS = 300
+PAUSED_LEASE_SECONDS = 7 * 86400  # a paused deployment keeps its app while people try it
 INSTANCE_WAIT_SECONDS = 600
 # Deployment command -> (command type recorded, lifecycle activity whose recipes run).
 ACTIVITY: dict[str, tuple[CommandType, str]] = {
@@ -94,15 +95,24 @@ class DeploymentRunner:
 
     # -- the whole deployment ------------------------------------------------------------
     def run(self, deployment_id: str) -> Deployment:
-        """Run (or resume) a deployment; returns it as recorded at the end."""
+        """Run (or resume) a deployment; returns it as recorded at the end.
+
+        The runner holds the deployment's lease under a holder of its own
+        (`<deployment id>/<runner>`), taking it over from create-deployment (which
+        holds it as `<deployment id>`) or from a runner that died (once it expired),
+        so two runners never run one deployment side by side. Anything that goes
+        wrong fails the deployment, recorded; it is never left running.
+        """
         deployment = self.services.deployments.get(deployment_id)
         if deployment.status is not DeploymentStatus.running:
             return deployment
         lease = deployment_lease(deployment)
-        owner = deployment.deployment_id
-        if not self.services.leases.acquire(lease, owner, LEASE_SECONDS):
-            holder = self.services.leases.holder(lease)
-            if holder and holder != owner:
+        owner = f"{deployment.deployment_id}/{uuid.uuid4().hex[:8]}"
+        if not self.services.leases.take_over(
+            lease, deployment.deployment_id, owner, LEASE_SECONDS
+        ):
+            holder = self.services.leases.holder(lease) or ""
+            if holder.split("/")[0] != deployment.deployment_id:
                 return self._finish(deployment, False, f"deployment {holder} holds this app")
             raise DeploymentBusy(deployment_id)
         stop = threading.Event()
@@ -110,11 +120,18 @@ class DeploymentRunner:
         beat.start()
         try:
             deployment = self._execute(deployment)
+        except Exception as exc:
+            log.exception("deployment %s failed", deployment_id)
+            deployment = self._finish(
+                self.services.deployments.get(deployment_id), False, f"error: {exc}"
+            )
         finally:
             stop.set()
             beat.join()
             if deployment.status is not DeploymentStatus.paused:
                 self.services.leases.release(lease, owner)
+            else:  # paused: the lease stays the deployment's, for continue or abort
+                self.services.leases.take_over(lease, owner, deployment_id, PAUSED_LEASE_SECONDS)
         return deployment
 
     def _heartbeat(self, lease: str, owner: str, stop: threading.Event) -> None:
@@ -160,7 +177,8 @@ class DeploymentRunner:
                 }
             )
             deployment = self._save_batch(deployment, done, ran)
-            if migrate and failed and deployment.batches[0].instance_ids[0] in failed:
+            first_id = deployment.batches[0].instance_ids[0]
+            if migrate and first_id in failed and first_id not in switched:
                 return self._finish(deployment, False, "the migration failed; nothing switched")
             failed_so_far = sum(len(b.failed_instance_ids) for b in deployment.batches)
             if strategy.should_stop(total, failed_so_far, tolerance):

@@ -40,6 +40,20 @@ class Leases:
             return False
         return True
 
+    def take_over(self, name: str, from_owner: str, owner: str, seconds: float) -> bool:
+        """Take the lease from `from_owner` (or free, or already ours) for `seconds`."""
+        now = self._clock()
+        try:
+            self._table.put(
+                {"pk": f"lease#{name}", "sk": "lease", "owner": owner, "expires_at": now + seconds},
+                condition=f"{FREE} OR #o = :me OR #o = :from",
+                names={"#o": "owner"},
+                values={":now": now, ":me": owner, ":from": from_owner},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
     def holder(self, name: str) -> str | None:
         """The current owner of a lease that has not expired, if any."""
         item = self._table.get(f"lease#{name}", "lease")

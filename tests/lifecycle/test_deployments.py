@@ -350,3 +350,32 @@ def test_a_dead_dispatchers_deployment_is_resumed_and_its_lease_taken_over(stack
     time.sleep(0.6)
     again = shop.deploy()
     assert again["Status"] == "successful"
+
+
+def test_rolling_back_twice_steps_two_back(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path)
+    assert shop.deploy()["Status"] == "successful"  # v1
+    shop.source(shop.v2)
+    assert shop.deploy()["Status"] == "successful"  # v2
+    shop.source(tarball(tmp_path / "v3.tgz", {"index.html": "web v3", "health": "ok"}))
+    assert shop.deploy()["Status"] == "successful"  # v3
+    assert set(shop.pages().values()) == {"web v3"}
+    assert shop.deploy(command='{"Name": "rollback"}')["Status"] == "successful"
+    assert set(shop.pages().values()) == {"web v2"}
+    assert shop.deploy(command='{"Name": "rollback"}')["Status"] == "successful"
+    assert set(shop.pages().values()) == {V1}
+
+
+def test_an_error_inside_a_deployment_fails_it_instead_of_leaving_it_running(
+    stack_env, tmp_path, monkeypatch
+):
+    from stackops.deploy.runner import DeploymentRunner
+
+    shop = Shop(stack_env, tmp_path)
+
+    def broken_health(self, app, instance):
+        raise RuntimeError("health checker exploded")
+
+    monkeypatch.setattr(DeploymentRunner, "_health", broken_health)
+    done = shop.deploy()
+    assert done["Status"] == "failed" and "health checker exploded" in done["Message"]

@@ -318,3 +318,73 @@ def test_lambda_handler_reports_partial_failures(stack_env, tmp_path):
     app2_message = next(m["MessageId"] for m in received if "ev-app2" in m["Body"])
     assert result == {"batchItemFailures": [{"itemIdentifier": app2_message}]}
     assert env.instances()["app1"]["Status"] == "online"
+
+
+def state_event(ec2_id: str, state: str, event_id: str) -> str:
+    return json.dumps(
+        {
+            "version": "0",
+            "id": event_id,
+            "source": "aws.ec2",
+            "detail-type": "EC2 Instance State-change Notification",
+            "time": "2026-11-28T17:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {"instance-id": ec2_id, "state": state},
+        }
+    )
+
+
+def test_an_outside_stop_seen_as_stopping_then_stopped_is_healed(stack_env, tmp_path):
+    env = stack_env
+    env.apply(SMALL + "  - {hostname: app1, layers: [app], instance_type: t3.micro}\n", tmp_path)
+    env.start("app1")
+    env.watch()
+    env.dispatch()
+    ec2_id = env.instances()["app1"]["Ec2InstanceId"]
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sqs.send_message(QueueUrl=queue_url(), MessageBody=state_event(ec2_id, "stopping", "s-1"))
+    env.dispatch()
+    assert env.instances()["app1"]["Status"] == "stopping"
+    boto3.client("ec2", region_name="us-east-1").stop_instances(InstanceIds=[ec2_id])
+    sqs.send_message(QueueUrl=queue_url(), MessageBody=state_event(ec2_id, "stopped", "s-2"))
+    env.dispatch()  # healed: started again
+    env.watch()
+    env.dispatch()
+    assert env.instances()["app1"]["Status"] == "online"
+    assert [c["Type"] for c in env.commands("app1")].count("setup") == 2
+
+
+def test_stop_instance_force_still_configures_the_rest(stack_env, tmp_path):
+    env = stack_env
+    env.apply(
+        SMALL + "  - {hostname: app1, layers: [app], instance_type: t3.micro}\n"
+        "  - {hostname: app2, layers: [app], instance_type: t3.micro}\n",
+        tmp_path,
+    )
+    env.start("app1", "app2")
+    env.watch()
+    env.dispatch()
+    env.stop("app2", "--force")
+    assert env.instances()["app2"]["Status"] == "stopped"
+    env.dispatch()
+    seen = json.loads((env.node("app1") / "etc/stackops/node.json").read_text())
+    assert sorted(seen["layers"]["app"]["instances"]) == ["app1"]
+    assert [c["Type"] for c in env.commands("app2")].count("shutdown") == 0  # forced
+
+
+def test_waiting_on_a_busy_instance_never_reaches_the_dlq(stack_env, tmp_path):
+    env = stack_env
+    env.apply(SMALL + "  - {hostname: app1, layers: [app], instance_type: t3.micro}\n", tmp_path)
+    env.start("app1")
+    env.watch()
+    instance_id = env.instances()["app1"]["InstanceId"]
+    svc = services()
+    svc.leases.acquire(f"instance#{instance_id}", "someone-else", 300)
+    worker = dispatcher()
+    for _ in range(8):  # more than the 5 receives after which SQS dead-letters a message
+        worker.poll()
+    assert env.run("events", "dlq")["Messages"] == []
+    svc.leases.release(f"instance#{instance_id}", "someone-else")
+    worker.drain()
+    assert env.instances()["app1"]["Status"] == "online"
