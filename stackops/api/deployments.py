@@ -63,9 +63,6 @@ def create_deployment(
     stack = services.store.get(Stack, stack_id)
     contents = services.store.contents(stack_id)
     app = _app(contents.apps, app_id, command)
-    targets = _targets(
-        contents.layers, contents.instances, contents.apps, app, instance_ids, layer_ids
-    )
     deployment_id = new_id()
     fields: dict[str, Any] = {
         "deployment_id": deployment_id,
@@ -75,7 +72,6 @@ def create_deployment(
         "comment": comment,
         "command": command,
         "custom_json": custom_json,
-        "instance_ids": [i.instance_id for i in targets],
         "pause": pause,
         "delete_app": delete_app,
     }
@@ -87,6 +83,11 @@ def create_deployment(
     ):
         if value is not None:
             fields[name] = value
+    _validated(fields)  # the options first: a bad --strategy is named even with no targets
+    targets = _targets(
+        contents.layers, contents.instances, contents.apps, app, instance_ids, layer_ids
+    )
+    fields["instance_ids"] = [i.instance_id for i in targets]
     if app is not None and command.name in (C.deploy, C.rollback):
         fields["app_source"] = snapshot_source(app.app_source)
         fields["release"] = f"{services.clock():%Y%m%dT%H%M%SZ}-{deployment_id[:6]}"

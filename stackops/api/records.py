@@ -35,12 +35,19 @@ def ensure_unique(
         raise Conflict(f"the stack already has a {kind} with {field} {value!r} (id {other})")
 
 
-def describe_errors(exc: pydantic.ValidationError) -> str:
-    """One line per validation error, naming the option (`--custom-recipes.Setup[0]`)."""
+def describe_errors(exc: pydantic.ValidationError, option: str | None = None) -> str:
+    """One line per validation error, naming the option (`--custom-recipes.Setup[0]`).
+
+    With `option`, the whole value came from that one option (`--command`), and the
+    error's path is inside it: `--command.Name`.
+    """
     lines: list[str] = []
     for err in exc.errors():
         loc = list(err["loc"])
-        head = "--" + str(loc[0]).replace("_", "-") if loc else "input"
+        if option is not None:
+            head, loc = option, ["", *loc]
+        else:
+            head = "--" + str(loc[0]).replace("_", "-") if loc else "input"
         rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
         message = err["msg"].removeprefix("Value error, ")
         where = f"{head}{rest}"

@@ -60,7 +60,7 @@ def create_deployment(
     from stackops.model.deployments import DeploymentCommand
     from stackops.model.validation import parse_custom_json
 
-    command = build(DeploymentCommand, read_json("--command", command_json))
+    command = build(DeploymentCommand, read_json("--command", command_json), "--command")
     extra = parse_custom_json(custom_json, "--custom-json") if custom_json else {}
     svc = services(ctx)
     result = create(

@@ -178,11 +178,12 @@ def _split_list(item: str) -> list[str]:
     return [item]
 
 
-def build(model: type, data: dict[str, Any]) -> Any:
-    """Validate `data` as `model`; errors name the option and what would be valid."""
+def build(model: type, data: Any, option: str | None = None) -> Any:
+    """Validate `data` as `model`; errors name the option (and the field inside `option`
+    when the whole value came from that one option) and what would be valid."""
     import pydantic
 
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise InvalidInput(describe_errors(exc)) from None
+        raise InvalidInput(describe_errors(exc, option)) from None

@@ -379,3 +379,24 @@ def test_an_error_inside_a_deployment_fails_it_instead_of_leaving_it_running(
     monkeypatch.setattr(DeploymentRunner, "_health", broken_health)
     done = shop.deploy()
     assert done["Status"] == "failed" and "health checker exploded" in done["Message"]
+
+
+def test_bad_deployment_options_are_named(stack_env, tmp_path):
+    env = stack_env
+    env.apply(STACK, tmp_path)  # nothing started: no online instance yet
+    app_id = env.run("describe-apps", "--stack-id", env.stack_id)["Apps"][0]["AppId"]
+    base = ("create-deployment", "--stack-id", env.stack_id, "--app-id", app_id)
+    cases = [
+        (("--command", '{"Name": "dploy"}'), "--command.Name"),
+        (("--command", '{"Name": "deploy"}', "--strategy", "sideways"), "sideways"),
+        (
+            ("--command", '{"Name": "deploy"}', "--strategy", "rolling", "--batch-size", "0"),
+            "--batch-size",
+        ),
+        (("--command", '{"Name": "deploy"}'), "no online instance to deploy to"),
+    ]
+    for args, expected in cases:
+        result = env.invoke(*base, *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert expected in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.output
