@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.records import ensure_unique, new_id, require_one, updated
+from stackops.api.records import ensure_unique, require_one, updated
 from stackops.api.secrets import app_secret_path, secret_paths, stash_app_secrets
 from stackops.errors import InvalidInput
+from stackops.model.fields import new_id
 from stackops.model.resources import App, AppSpec, Layer, Stack
 
 if TYPE_CHECKING:

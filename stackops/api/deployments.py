@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.records import new_id
 from stackops.deploy.runner import LEASE_SECONDS, deployment_lease
 from stackops.errors import Conflict, InvalidInput, NotFound
 from stackops.lifecycle.attributes import apps_for, layers_of
@@ -26,6 +25,7 @@ from stackops.model.deployments import (
 )
 from stackops.model.enums import DeploymentCommandName as C
 from stackops.model.enums import InstanceStatus
+from stackops.model.fields import new_id
 from stackops.model.resources import App, Instance, Layer, Stack
 
 if TYPE_CHECKING:

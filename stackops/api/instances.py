@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.records import ensure_unique, new_id, require_one, updated
+from stackops.api.records import ensure_unique, require_one, updated
 from stackops.aws.ec2 import LaunchRequest
 from stackops.errors import Conflict, InvalidInput
 from stackops.lifecycle.events import instance_command_message
 from stackops.model.enums import InstanceStatus as S
+from stackops.model.fields import new_id
 from stackops.model.hostnames import suggest_hostname
 from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
 from stackops.model.validation import validate_ec2_tags

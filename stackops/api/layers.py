@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.records import ensure_unique, new_id, require_one, updated
+from stackops.api.records import ensure_unique, require_one, updated
 from stackops.errors import Conflict
+from stackops.model.fields import new_id
 from stackops.model.resources import Layer, LayerSpec, Stack
 
 if TYPE_CHECKING:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, TypeVar
 
 import pydantic
@@ -10,11 +9,6 @@ import pydantic
 from stackops.errors import Conflict, InvalidInput
 
 T = TypeVar("T", bound=pydantic.BaseModel)
-
-
-def new_id() -> str:
-    """A fresh record id (a UUID, as OpsWorks used)."""
-    return str(uuid.uuid4())
 
 
 def updated(record: T, changes: dict[str, Any]) -> T:

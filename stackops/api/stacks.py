@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.records import new_id, updated
+from stackops.api.records import updated
 from stackops.api.secrets import copy_app_secrets
 from stackops.errors import Conflict, NotFound
+from stackops.model.fields import new_id
 from stackops.model.resources import App, Layer, Stack, StackSpec, summarize
 
 if TYPE_CHECKING:

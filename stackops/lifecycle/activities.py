@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.records import new_id
 from stackops.errors import StackopsError
 from stackops.executors import RunRequest, RunResult
 from stackops.lifecycle.attributes import (
@@ -24,6 +23,7 @@ from stackops.lifecycle.attributes import (
 )
 from stackops.model.commands import Command, CommandStatus, CommandType
 from stackops.model.enums import InstanceStatus as S
+from stackops.model.fields import new_id
 from stackops.model.resources import App, Instance, Layer, Stack
 
 if TYPE_CHECKING:

@@ -109,3 +109,10 @@ DomainName = Annotated[
     ),
 ]
 AbsolutePath = Annotated[str, _pattern(r"/\S*", "an absolute path", "/srv/www/web")]
+
+
+def new_id() -> str:
+    """A fresh record id (a UUID, as OpsWorks used)."""
+    import uuid
+
+    return str(uuid.uuid4())
