@@ -86,6 +86,16 @@ def stack_env(aws, invoke, monkeypatch) -> Iterator[StackEnv]:
         stop_services(state_home() / "nodes")
 
 
+def moto_services() -> Any:
+    """The parts the dispatcher works with, on moto in-process (account 123456789012)."""
+    from stackops.aws.session import AwsSession
+    from stackops.config import Target
+    from stackops.naming import ResourceNames
+    from stackops.services import Services
+
+    return Services(AwsSession(Target("account", "us-east-1")), ResourceNames("stackops"))
+
+
 def stop_services(nodes: Path) -> None:
     """Stop every service a recipe started under the node roots."""
     for pid_file in nodes.glob("*/var/run/stackops/*.pid"):

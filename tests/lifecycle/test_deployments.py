@@ -12,6 +12,8 @@ from pathlib import Path
 
 import boto3
 
+from tests.lifecycle.conftest import moto_services
+
 STACK = """\
 stack:
   name: shop
@@ -72,8 +74,9 @@ class Shop:
             json.dumps({"Type": "archive", "Url": str(archive)}),
         )
 
-    def deploy(self, *args: str, command: str = '{"Name": "deploy"}') -> dict:
-        made = self.env.run(
+    def create_args(self, *args: str, command: str = '{"Name": "deploy"}') -> tuple[str, ...]:
+        """`stackops create-deployment` of the app, with `args` after it."""
+        return (
             "create-deployment",
             "--stack-id",
             self.env.stack_id,
@@ -83,6 +86,9 @@ class Shop:
             command,
             *args,
         )
+
+    def deploy(self, *args: str, command: str = '{"Name": "deploy"}') -> dict:
+        made = self.env.run(*self.create_args(*args, command=command))
         self.env.dispatch()
         return self.describe(made["DeploymentId"])
 
@@ -137,15 +143,7 @@ def test_rolling_stop_leaves_the_rest_untouched(stack_env, tmp_path):
 
 def test_one_deployment_per_app_at_a_time(stack_env, tmp_path):
     shop = Shop(stack_env, tmp_path)
-    args = (
-        "create-deployment",
-        "--stack-id",
-        stack_env.stack_id,
-        "--app-id",
-        shop.app_id,
-        "--command",
-        '{"Name": "deploy"}',
-    )
+    args = shop.create_args()
     first = stack_env.run(*args)["DeploymentId"]
     second = stack_env.invoke(*args)
     assert second.exit_code == 1
@@ -205,13 +203,7 @@ def test_rollback_reaches_four_back_at_most(stack_env, tmp_path):
     shop = Shop(stack_env, tmp_path)
     ids = [shop.deploy()["DeploymentId"] for _ in range(6)]
     too_far = stack_env.invoke(
-        "create-deployment",
-        "--stack-id",
-        stack_env.stack_id,
-        "--app-id",
-        shop.app_id,
-        "--command",
-        json.dumps({"Name": "rollback", "Args": {"to": [ids[0]]}}),
+        *shop.create_args(command=json.dumps({"Name": "rollback", "Args": {"to": [ids[0]]}}))
     )
     assert too_far.exit_code == 2 and "is not one of the last 4" in too_far.stderr
     back = shop.deploy(command=json.dumps({"Name": "rollback", "Args": {"to": [ids[1]]}}))
@@ -220,13 +212,10 @@ def test_rollback_reaches_four_back_at_most(stack_env, tmp_path):
 
 def test_wait_follows_the_deployment_to_its_end(stack_env, tmp_path):
     shop = Shop(stack_env, tmp_path)
-    from stackops.aws.session import AwsSession
-    from stackops.config import Target, state_home
+    from stackops.config import state_home
     from stackops.lifecycle.runtime import build_dispatcher
-    from stackops.naming import ResourceNames
-    from stackops.services import Services
 
-    services = Services(AwsSession(Target("account", "us-east-1")), ResourceNames("stackops"))
+    services = moto_services()
     worker = build_dispatcher(services, nodes_root=state_home() / "nodes", with_autoscaling=False)
     stop = threading.Event()
 
@@ -239,13 +228,7 @@ def test_wait_follows_the_deployment_to_its_end(stack_env, tmp_path):
     thread.start()
     try:
         result = stack_env.invoke(
-            "create-deployment",
-            "--stack-id",
-            stack_env.stack_id,
-            "--app-id",
-            shop.app_id,
-            "--command",
-            '{"Name": "deploy"}',
+            *shop.create_args(),
             "--strategy",
             "rolling",
             "--batch-size",
@@ -312,26 +295,12 @@ def test_delete_app_undeploys_it_first(stack_env, tmp_path):
 
 
 def test_a_dead_dispatchers_deployment_is_resumed_and_its_lease_taken_over(stack_env, tmp_path):
-    from stackops.aws.session import AwsSession
-    from stackops.config import Target
     from stackops.model.deployments import BatchProgress
-    from stackops.naming import ResourceNames
-    from stackops.services import Services
 
     shop = Shop(stack_env, tmp_path)
     shop.source(shop.v2)
-    made = stack_env.run(
-        "create-deployment",
-        "--stack-id",
-        stack_env.stack_id,
-        "--app-id",
-        shop.app_id,
-        "--command",
-        '{"Name": "deploy"}',
-        "--strategy",
-        "rolling",
-    )
-    services = Services(AwsSession(Target("account", "us-east-1")), ResourceNames("stackops"))
+    made = stack_env.run(*shop.create_args("--strategy", "rolling"))
+    services = moto_services()
     record = services.deployments.get(made["DeploymentId"])
     # As a dispatcher that died in its first batch left it: batches recorded, one running.
     batches = [

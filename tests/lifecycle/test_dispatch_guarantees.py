@@ -12,16 +12,14 @@ import boto3
 from botocore.stub import Stubber
 
 from stackops.aws.autoscaling import AutoScaling
-from stackops.aws.session import AwsSession
-from stackops.config import Target, state_home
+from stackops.config import state_home
 from stackops.lifecycle.activities import RunSettings
 from stackops.lifecycle.dispatcher import Dispatcher, DispatchSettings
 from stackops.lifecycle.lambda_entry import handle as lambda_handle
 from stackops.lifecycle.runtime import make_executor
 from stackops.model.resources import Instance
-from stackops.naming import ResourceNames
-from stackops.services import Services
 from tests.lifecycle.conftest import ROOT
+from tests.lifecycle.conftest import moto_services as services
 
 SMALL = """\
 stack:
@@ -32,10 +30,6 @@ layers:
     type: custom
 instances:
 """
-
-
-def services() -> Services:
-    return Services(AwsSession(Target("account", "us-east-1")), ResourceNames("stackops"))
 
 
 def dispatcher(cookbooks: Path | None = None, **settings: object) -> Dispatcher:
