@@ -1,41 +1,30 @@
-"""Supervised background processes: start detached, record a pid file, check, signal, stop.
+"""Supervised background processes: start, record a pid file, verify, signal, stop.
 
-A service is started through a tiny launcher process that starts it in a new
-session and exits, so the service belongs to no run (nor to a long-lived
-dispatcher) and leaves no zombie behind. Its pid file records the pid, the
-process start time (so a reused pid is not mistaken for it) and a hash of what
-it was started with (so a changed command restarts it).
+A service is started by its node's keeper (`stackops.converge.keeper`), so it
+belongs to no run (nor to a long-lived dispatcher) and lives in the node's one
+process group. Its pid file records the pid, the process start time (so a reused
+pid is not mistaken for it) and a hash of what it was started with (so a changed
+command restarts it). A start is verified: the process still runs after a short
+settle and, when it declares a port, listens there; otherwise the start fails
+with its exit status and the last lines of its log.
 """
 
 import contextlib
 import json
 import os
 import signal
-import sys
+import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from stackops import processes
+from stackops.converge import keeper as keepers
 from stackops.converge.filesystem import make_parents, write_atomically
 from stackops.errors import StackopsError
 
-LAUNCHER = """
-import json, os, subprocess, sys
-spec = json.loads(sys.stdin.read())
-try:
-    log = open(spec["log"], "ab")
-    proc = subprocess.Popen(spec["argv"], cwd=spec["cwd"], env=spec["env"],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, close_fds=True)
-except OSError as exc:
-    sys.stdout.write(json.dumps({"error": str(exc)}))
-    sys.stdout.flush()
-    os._exit(1)
-sys.stdout.write(json.dumps({"pid": proc.pid}))
-sys.stdout.flush()
-os._exit(0)
-"""
+TAIL_LINES = 20
 
 
 class ServiceFailed(StackopsError):
@@ -111,48 +100,95 @@ def launch(
     log: Path,
     pid_file: Path,
     spec: str,
-    grace: float,
+    keeper: Path,
 ) -> PidRecord:
-    """Start `argv` detached, write its pid file, and check it survives `grace` seconds."""
-    import subprocess
-
+    """Start `argv` through the node's keeper (folder `keeper`) and write its pid file."""
     make_parents(log)
     make_parents(pid_file)
-    request = {"argv": list(argv), "cwd": str(cwd) if cwd else None, "env": dict(env)}
-    request["log"] = str(log)
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", LAUNCHER],
-        input=json.dumps(request).encode(),
-        capture_output=True,
-        timeout=30,
-    )
     try:
-        answer = json.loads(done.stdout or b"{}")
-    except ValueError:
-        answer = {}
-    if "pid" not in answer:
-        reason = answer.get("error") or done.stderr.decode("utf-8", "replace").strip()
-        raise ServiceFailed(f"cannot start {argv[0]}: {reason or 'the launcher failed'}")
-    pid = int(answer["pid"])
+        pid = keepers.spawn(keeper, argv, cwd=cwd, env=env, log=log)
+    except keepers.KeeperFailed as exc:
+        raise ServiceFailed(str(exc)) from None
     record = PidRecord(pid, process_start_time(pid), spec)
     body = json.dumps({"pid": pid, "start": record.start, "spec": spec}).encode() + b"\n"
-    write_atomically(pid_file, body, 0o644)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not process_alive(pid, record.start):
-            pid_file.unlink(missing_ok=True)
-            raise ServiceFailed(f"{' '.join(argv)} exited at once; end of {log}:\n{log_tail(log)}")
-        time.sleep(0.02)
+    write_atomically(pid_file, body, 0o600)
     return record
 
 
-def log_tail(log: Path, size: int = 2000) -> str:
+def verify_started(
+    name: str,
+    record: PidRecord,
+    *,
+    log: Path,
+    pid_file: Path,
+    keeper: Path,
+    settle: float,
+    port: int | None,
+    port_wait: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Check a service just started: it still runs after `settle` seconds or, with a
+    `port`, it listens on that port within `port_wait` seconds. Returns what was seen;
+    ServiceFailed (the process stopped, its pid file removed) when it is not so."""
+    started = clock()
+    deadline = started + (settle if port is None else port_wait)
+    while True:
+        if not process_alive(record.pid, record.start):
+            pid_file.unlink(missing_ok=True)
+            how = keepers.exit_status(keeper, record.pid) or "exited"
+            held = _held_by_other(port, record.pid) if port is not None else ""
+            raise ServiceFailed(
+                f"service {name} {how} {clock() - started:.1f} s after it started{held}; "
+                f"last lines of {log}:\n{log_tail(log)}"
+            )
+        if port is not None and listens(record.pid, port):
+            return f"listening on port {port}"
+        if clock() >= deadline:
+            if port is None:
+                return f"running {settle:g} s after its start"
+            held = _held_by_other(port, record.pid)
+            stop(record, pid_file, signum=signal.SIGTERM, timeout=5)
+            raise ServiceFailed(
+                f"service {name} does not listen on port {port} {port_wait:g} s after it "
+                f"started{held}; stopped it; last lines of {log}:\n{log_tail(log)}"
+            )
+        sleep(0.02)
+
+
+def listens(pid: int, port: int) -> bool:
+    """True when process `pid` (or one it started) listens on TCP `port`.
+
+    Where /proc cannot tell who holds a port, a connection to 127.0.0.1:port that
+    succeeds counts.
+    """
+    holders = processes.port_holders(port, processes.tree_of(pid))
+    if holders is not None:
+        return bool(holders)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _held_by_other(port: int, pid: int) -> str:
+    """ "; port N is held by pid M (its command)" when another process listens there."""
+    holders = [h for h in processes.port_holders(port) or () if h != pid]
+    if not holders:
+        return ""
+    other = holders[0]
+    what = processes.command_line(other)
+    return f"; port {port} is held by pid {other}" + (f" ({what})" if what else "")
+
+
+def log_tail(log: Path, size: int = 4000, lines: int = TAIL_LINES) -> str:
+    """The last `lines` lines of a log (at most `size` bytes of it)."""
     try:
         with open(log, "rb") as handle:
             handle.seek(max(0, log.stat().st_size - size))
-            return handle.read().decode("utf-8", "replace").rstrip()
+            text = handle.read().decode("utf-8", "replace").rstrip()
     except OSError:
         return "(no log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(the log is empty)"
 
 
 def signal_number(name: str | int) -> int:
@@ -172,25 +208,36 @@ def send_signal(record: PidRecord, signum: int) -> None:
 
 
 def stop(record: PidRecord, pid_file: Path, *, signum: int, timeout: float) -> None:
-    """Signal the process group, wait up to `timeout` s, then kill it; remove the pid file."""
-    _signal_group(record.pid, signum)
-    deadline = time.monotonic() + timeout
-    while process_alive(record.pid, record.start):
-        if time.monotonic() >= deadline:
-            _signal_group(record.pid, signal.SIGKILL)
-            kill_deadline = time.monotonic() + 5
-            while process_alive(record.pid, record.start):
-                if time.monotonic() >= kill_deadline:
-                    raise ServiceFailed(f"process {record.pid} survived SIGKILL")
-                time.sleep(0.02)
-            break
-        time.sleep(0.02)
+    """Signal the service and the processes it started, wait up to `timeout` s, then
+    kill what is left; remove the pid file. The node's other services are left alone."""
+    if process_alive(record.pid, record.start):
+        tree = processes.tree_of(record.pid)
+        _signal(record.pid, tree, signum)
+        deadline = time.monotonic() + timeout
+        while process_alive(record.pid, record.start):
+            if time.monotonic() >= deadline:
+                _signal(record.pid, {**tree, **processes.tree_of(record.pid)}, signal.SIGKILL)
+                kill_deadline = time.monotonic() + 5
+                while process_alive(record.pid, record.start):
+                    if time.monotonic() >= kill_deadline:
+                        raise ServiceFailed(f"process {record.pid} survived SIGKILL")
+                    time.sleep(0.02)
+                break
+            time.sleep(0.02)
+        table = processes.process_table() or {}
+        stray = [
+            pid
+            for pid, start in tree.items()
+            if pid in table and table[pid].start == start and table[pid].state not in "ZX"
+        ]
+        processes.signal_processes(stray, signal.SIGKILL)  # what it started and left behind
     pid_file.unlink(missing_ok=True)
 
 
-def _signal_group(pid: int, signum: int) -> None:
-    try:
-        os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
+def _signal(pid: int, tree: Mapping[int, int], signum: int) -> None:
+    """`signum` to the service's processes; to its group too when it leads one of its own
+    (a service started before keepers existed, or one that made itself a session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signum)
+    processes.signal_processes(tree or [pid], signum)

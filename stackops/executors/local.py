@@ -29,7 +29,7 @@ from stackops.executors.base import (
     executor,
 )
 from stackops.executors.payload import payload_bytes
-from stackops.executors.processes import end_process_tree
+from stackops.processes import end_process_tree
 from stackops.secrets import redact, redact_data
 
 LOG_TAIL = 200_000  # characters of the child's stderr kept in the log

@@ -248,6 +248,9 @@ def service_desired(action: str, spec: str = "s1", reload_signal: int | None = N
         15,
         1.0,
         0.0,
+        None,
+        30.0,
+        HOST,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from stackops.executors import MASK, LocalExecutor, RunRequest, parameter_store_resolver
-from stackops.executors.processes import live_group_members, process_table
+from stackops.processes import live_group_members, process_table
 
 
 def write_recipe(cookbooks: Path, name: str, body: str) -> None:

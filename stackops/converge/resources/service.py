@@ -8,6 +8,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from stackops.converge import supervise
 from stackops.converge.context import ConvergeContext
+from stackops.converge.keeper import keeper_folder
 from stackops.converge.paths import node_path
 from stackops.converge.resource import DeclarationError, NoChange, Resource, resource_type
 from stackops.converge.resources.execute import CommandFailed, run_command
@@ -31,6 +32,9 @@ class ServiceDesired(NamedTuple):
     stop_signal: int
     stop_timeout: float
     grace: float
+    port: int | None
+    port_wait: float
+    keeper: Path
 
 
 class ServiceState(NamedTuple):
@@ -54,7 +58,15 @@ class ServiceChange(NamedTuple):
             ("stop", "start"): "restart",
             ("reload",): "reload",
         }.get(self.steps, " then ".join(self.steps))
-        return f"{verb} service {self.desired.name} ({self.why})"
+        line = f"{verb} service {self.desired.name} ({self.why})"
+        if "start" in self.steps:
+            port = self.desired.port
+            line += (
+                f", then check it listens on port {port}"
+                if port is not None
+                else f", then check it still runs after {self.desired.grace:g} s"
+            )
+        return line
 
     @property
     def diff(self) -> str | None:
@@ -73,6 +85,15 @@ class Service(Resource):
     (e.g. 'HUP'); without one, reload restarts. A running service whose command,
     cwd or env changed is restarted. `provider="systemd"` drives `systemctl`
     instead (root `/` only).
+
+    Every start is verified: the process must still run `start_grace=` seconds
+    (0.5 by default) after it started or, when the service declares `port=`, it
+    (or a process it started) must listen on that TCP port within `port_wait=`
+    seconds (30 by default); otherwise the resource fails with the exit status
+    and the last lines of its log. A port held by another process is named. The
+    node's services share one process group, held by the node's keeper, which
+    ends them all when the node stops (see `stackops.converge.keeper`). A
+    supervised command must stay in the foreground (not daemonize itself).
     """
 
     actions: ClassVar[tuple[str, ...]] = ("start", "stop", "restart", "reload", "nothing")
@@ -90,7 +111,9 @@ class Service(Resource):
     reload_signal: str | int | None = None
     stop_signal: str | int = "TERM"
     stop_timeout: float = 10.0
-    start_grace: float = 0.1
+    start_grace: float = 0.5
+    port: int | None = None
+    port_wait: float = 30.0
     pid_file: str | None = None
     log_file: str | None = None
 
@@ -114,6 +137,16 @@ class Service(Resource):
                 node_path(path)
         if self.env is not None and not isinstance(self.env, Mapping):
             raise DeclarationError("env= takes a dict of names to values")
+        if self.port is not None and (
+            isinstance(self.port, bool)
+            or not isinstance(self.port, int)
+            or not 1 <= self.port <= 65535
+        ):
+            raise DeclarationError(f"port= takes a TCP port from 1 to 65535, not {self.port!r}")
+        for key in ("start_grace", "port_wait", "stop_timeout"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise DeclarationError(f"{key}= takes a number of seconds >= 0, not {value!r}")
         for sig in (self.reload_signal, self.stop_signal):
             if sig is not None:
                 try:
@@ -156,6 +189,9 @@ class Service(Resource):
             stop_signal=supervise.signal_number(self.stop_signal),
             stop_timeout=float(self.stop_timeout),
             grace=float(self.start_grace),
+            port=self.port,
+            port_wait=float(self.port_wait),
+            keeper=keeper_folder(root.path),
         )
 
     def current(self, ctx: ConvergeContext, desired: ServiceDesired) -> ServiceState:
@@ -217,6 +253,8 @@ class Service(Resource):
             verbs = {("stop", "start"): "restart"}
             for verb in (verbs[change.steps],) if change.steps in verbs else change.steps:
                 _systemctl(verb, desired)
+            if "start" in change.steps:
+                _verify_unit(desired)
             return
         record = change.record
         for step in change.steps:
@@ -242,7 +280,17 @@ class Service(Resource):
                         log=desired.log_file,
                         pid_file=desired.pid_file,
                         spec=desired.spec,
-                        grace=desired.grace,
+                        keeper=desired.keeper,
+                    )
+                    supervise.verify_started(
+                        desired.name,
+                        record,
+                        log=desired.log_file,
+                        pid_file=desired.pid_file,
+                        keeper=desired.keeper,
+                        settle=desired.grace,
+                        port=desired.port,
+                        port_wait=desired.port_wait,
                     )
                 case "reload":
                     assert record is not None and desired.reload_signal is not None
@@ -256,6 +304,48 @@ def _require_systemd(ctx: ConvergeContext) -> None:
         raise StackopsError("provider='systemd' manages this host; it needs the run's root to be /")
     if shutil.which("systemctl") is None:
         raise StackopsError("provider='systemd' was asked for but systemctl is not on this host")
+
+
+def _verify_unit(desired: ServiceDesired) -> None:
+    """After systemctl started a unit: still active after the settle, and listening on
+    its port (a connection to 127.0.0.1) within the wait when it declares one."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + (desired.grace if desired.port is None else desired.port_wait)
+    while True:
+        active = run_command(
+            ["systemctl", "is-active", "--quiet", desired.name],
+            shell=False,
+            cwd=None,
+            env=desired.env,
+            timeout=30,
+        )
+        if active.status != 0:
+            journal = run_command(
+                ["journalctl", "-u", desired.name, "-n", str(supervise.TAIL_LINES), "--no-pager"],
+                shell=False,
+                cwd=None,
+                env=desired.env,
+                timeout=30,
+            )
+            raise supervise.ServiceFailed(
+                f"unit {desired.name} is not active after its start; last lines:\n"
+                f"{journal.output.strip()[-4000:]}"
+            )
+        if desired.port is not None:
+            with socket.socket() as sock:
+                sock.settimeout(0.5)
+                if sock.connect_ex(("127.0.0.1", desired.port)) == 0:
+                    return
+        if time.monotonic() >= deadline:
+            if desired.port is None:
+                return
+            raise supervise.ServiceFailed(
+                f"unit {desired.name} does not listen on port {desired.port} "
+                f"{desired.port_wait:g} s after its start"
+            )
+        time.sleep(0.1)
 
 
 def _systemctl(verb: str, desired: ServiceDesired) -> None:

@@ -1,11 +1,15 @@
-"""The processes of a run: the tree under a child (read from Linux /proc), ended at a timeout.
+"""Processes of this host, read from Linux /proc: trees, groups, and the ports they listen on.
 
 A run's child starts in a session of its own, so one killpg reaches everything
 it started in the foreground. Commands of the `execute` resource start in
 sessions of their own too (so the engine can end them at their timeout); they
 are still the child's descendants, found through their parent pids. Services
-are started through a launcher that exits at once, so they are no one's
-descendants and outlive the run, as they should.
+are started by their node's keeper (`stackops.converge.keeper`), so they are
+not the run's descendants and outlive it, as they should; a node's services
+share the keeper's process group, which `end_processes` ends when the node stops.
+
+A leaf module (standard library only): the executors, the recipe engine and the
+sandbox's node host share it.
 """
 
 from __future__ import annotations
@@ -128,14 +132,118 @@ def end_process_tree(
     The child must lead its own process group (`start_new_session=True`). Returns
     how many processes were found in the run. The child is reaped on return.
     """
-    known = _survey({}, proc.pid)
-    _signal(known, proc.pid, signal.SIGTERM)
+    found = end_processes(proc.pid, grace=grace, clock=clock, wait_killed=0.0)
+    proc.wait()
+    return found
+
+
+def end_processes(
+    group: int,
+    known: dict[int, int] | None = None,
+    *,
+    grace: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    wait_killed: float = 2.0,
+) -> int:
+    """SIGTERM process group `group`, the processes of `known` (pid -> start time) and
+    every descendant of them; SIGKILL what is left after `grace` seconds, then wait up
+    to `wait_killed` seconds for it to be gone (so its ports are free on return).
+
+    Returns how many processes were found.
+    """
+    known = _survey(dict(known or {}), group)
+    _signal(known, group, signal.SIGTERM)
     deadline = clock() + grace
     while clock() < deadline:
         if _all_gone(known):
             break
         time.sleep(0.02)
-    known = _survey(known, proc.pid)
-    _signal(known, proc.pid, signal.SIGKILL)
-    proc.wait()
+    known = _survey(known, group)
+    _signal(known, group, signal.SIGKILL)
+    deadline = clock() + wait_killed
+    while clock() < deadline and not _all_gone(known):
+        time.sleep(0.01)
     return len(known)
+
+
+def tree_of(pid: int, table: dict[int, ProcessInfo] | None = None) -> dict[int, int]:
+    """`pid` and its live descendants, pid -> start time (empty when `pid` is gone)."""
+    table = process_table() if table is None else table
+    if table is None:
+        return {pid: 0}
+    return {p: table[p].start for p in descendants([pid], table) if table[p].state not in "ZX"}
+
+
+def signal_processes(pids: Iterable[int], signum: int) -> None:
+    """Send `signum` to each pid (gone ones are skipped)."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
+
+
+# -- listening sockets ------------------------------------------------------------------
+LISTEN = "0A"  # the TCP state "listen" in /proc/net/tcp
+
+
+def listening_inodes(port: int) -> set[int] | None:
+    """Inodes of the TCP sockets (v4 and v6) listening on `port`; None without /proc/net."""
+    found: set[int] = set()
+    seen_table = False
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as handle:
+                lines = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        seen_table = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 10 or fields[3] != LISTEN:
+                continue
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(int(fields[9]))
+    return found if seen_table else None
+
+
+def socket_inodes(pid: int) -> set[int]:
+    """Inodes of the sockets process `pid` holds open (those we may look at)."""
+    found: set[int] = set()
+    folder = f"/proc/{pid}/fd"
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return found
+    for name in names:
+        try:
+            text = os.readlink(f"{folder}/{name}")
+        except OSError:
+            continue
+        if text.startswith("socket:["):
+            found.add(int(text[8:-1]))
+    return found
+
+
+def port_holders(port: int, pids: Iterable[int] | None = None) -> list[int] | None:
+    """Which of `pids` (default: every process we may look at) listen on TCP `port`.
+
+    None when this host has no /proc to tell (the caller falls back to connecting).
+    """
+    inodes = listening_inodes(port)
+    if inodes is None:
+        return None
+    if not inodes:
+        return []
+    if pids is None:
+        pids = [int(n) for n in os.listdir("/proc") if n.isdigit()]
+    return sorted(pid for pid in pids if socket_inodes(pid) & inodes)
+
+
+def command_line(pid: int, limit: int = 120) -> str:
+    """The command line of `pid`, shortened; "" when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return ""
+    text = raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
