@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +51,7 @@ def stackops(*args: str) -> Any:
 
 
 def stop_services(nodes: Path) -> None:
-    """Stop any service a recipe started under the node roots (the no-op recipes start none)."""
-    for pid_file in nodes.glob("*/var/run/stackops/*.pid"):
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            os.kill(int(json.loads(pid_file.read_text())["pid"]), signal.SIGTERM)
+    """End every process a recipe started under the node roots (the no-op recipes start none)."""
+    from stackops.nodes import end_nodes
+
+    end_nodes(nodes, grace=1.0)

@@ -81,11 +81,12 @@ def live_group_members(pgid: int, table: dict[int, ProcessInfo] | None = None) -
     return sorted(p.pid for p in table.values() if p.pgid == pgid and p.state not in "ZX")
 
 
-def _signal(known: dict[int, int], group: int, signum: int) -> None:
-    """Send `signum` to the run's group, and to every known process (by its group
-    when that group is one of the run's own)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signum)
+def _signal(known: dict[int, int], group: int | None, signum: int) -> None:
+    """Send `signum` to the group (if any), and to every known process (by its group
+    when that group is one of the known processes' own)."""
+    if group is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signum)
     table = process_table() or {}
     groups = {group}
     for pid, start in known.items():
@@ -101,13 +102,14 @@ def _signal(known: dict[int, int], group: int, signum: int) -> None:
                 os.kill(pid, signum)
 
 
-def _survey(known: dict[int, int], group: int) -> dict[int, int]:
+def _survey(known: dict[int, int], group: int | None) -> dict[int, int]:
     """`known` grown by what its live members started since, and by the group's members."""
     table = process_table()
     if table is None:
         return known
     alive = [pid for pid, start in known.items() if pid in table and table[pid].start == start]
-    found = descendants([*alive, *live_group_members(group, table)], table)
+    members = live_group_members(group, table) if group is not None else []
+    found = descendants([*alive, *members], table)
     return {**known, **{pid: table[pid].start for pid in found}}
 
 
@@ -138,16 +140,17 @@ def end_process_tree(
 
 
 def end_processes(
-    group: int,
+    group: int | None,
     known: dict[int, int] | None = None,
     *,
     grace: float = 2.0,
     clock: Callable[[], float] = time.monotonic,
     wait_killed: float = 2.0,
 ) -> int:
-    """SIGTERM process group `group`, the processes of `known` (pid -> start time) and
-    every descendant of them; SIGKILL what is left after `grace` seconds, then wait up
-    to `wait_killed` seconds for it to be gone (so its ports are free on return).
+    """SIGTERM process group `group` (None: no group), the processes of `known`
+    (pid -> start time) and every descendant of them; SIGKILL what is left after
+    `grace` seconds, then wait up to `wait_killed` seconds for it to be gone (so its
+    ports are free on return).
 
     Returns how many processes were found.
     """

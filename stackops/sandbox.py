@@ -111,11 +111,16 @@ def start_sandbox(
 
 
 def stop_sandbox(home: Path, *, timeout: float = STOP_TIMEOUT) -> bool:
-    """Stop the sandbox of `home` (SIGTERM, then SIGKILL); True if one was running."""
+    """Stop the sandbox of `home` (SIGTERM, then SIGKILL); True if one was running.
+
+    Its EC2 instances go with it, so their nodes' processes end too."""
+    from stackops.nodes import end_nodes
+
     status = sandbox_status(home)
     if status.pid is not None:
         _terminate(status.pid, timeout)
     SandboxInfo.path(home).unlink(missing_ok=True)
+    end_nodes(home / "nodes")
     return status.running
 
 

@@ -36,5 +36,6 @@ def recipe(run: Run) -> None:
             web.get("address") or address or "127.0.0.1",
         ],
         cwd=serve,
+        port=port,  # up only once it listens there (a stale process on the port fails it)
         subscribes=[*watched, "template[/etc/web/web.conf]"],
     )

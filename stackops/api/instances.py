@@ -79,9 +79,18 @@ def _stack_layers(services: Services, stack_id: str, layer_ids: list[str]) -> li
     return layers
 
 
-def next_port_offset(instances: list[Instance], step: int = 10) -> int:
-    """A port offset above every other instance's of the stack (never reused)."""
-    return max((i.port_offset for i in instances), default=0) + step
+PORT_COUNTER = ("counter#port-offsets", "counter")  # state table item: instances numbered
+
+
+def next_port_offset(services: Services) -> int:
+    """A port offset no other instance of this target has, whatever its stack (never
+    reused): an atomic counter in the state table, from the sandbox's own port block."""
+    from stackops.aws.dynamodb import StateTable
+    from stackops.nodes import port_block, port_offset
+
+    table = StateTable(services.session, services.names.table)
+    number = table.increment(*PORT_COUNTER, "value")
+    return port_offset(port_block(services.session.target.endpoint_url), number)
 
 
 def create_instance(
@@ -107,7 +116,7 @@ def create_instance(
         status=S.stopped,
         arn=services.arn("instance", instance_id),
         created_at=services.now_iso(),
-        port_offset=next_port_offset(existing),
+        port_offset=next_port_offset(services),
     )
     instance_tags(instance)  # refuse now what EC2 would refuse at launch
     services.store.put(instance)
@@ -171,6 +180,7 @@ def delete_instance(services: Services, instance_id: str) -> None:
         found = services.ec2.describe([instance.ec2_instance_id]).get(instance.ec2_instance_id)
         if found and found.state not in ("terminated", "shutting-down"):
             services.ec2.terminate(instance.ec2_instance_id)
+        _end_sandbox_node(instance.ec2_instance_id)
     services.store.delete(instance)
 
 
@@ -284,11 +294,19 @@ def stop_instance(services: Services, instance_id: str, force: bool = False) -> 
         except Exception:
             services.store.put(stopping.model_copy(update={"status": S.stop_failed}))
             raise
+        _end_sandbox_node(instance.ec2_instance_id)
         services.store.put(stopping.model_copy(update={"status": final}))
     services.queue.send(instance_command_message(instance_id, "stop", force=force))
     if force:
         return f"{final.value} (no shutdown recipes); the dispatcher configures the rest"
     return "stopping: the dispatcher runs its shutdown recipes, then stops it"
+
+
+def _end_sandbox_node(ec2_instance_id: str) -> None:
+    """A sandbox node's processes end with its EC2 instance (nothing on a real account)."""
+    from stackops.nodes import end_node, local_nodes_root
+
+    end_node(local_nodes_root(), ec2_instance_id)
 
 
 def reboot_instance(services: Services, instance_id: str) -> None:
@@ -364,7 +382,7 @@ def register_instance(
             arn=services.arn("instance", instance_id),
             created_at=services.now_iso(),
             registered_by="stackops register-instance",
-            port_offset=next_port_offset(existing),
+            port_offset=next_port_offset(services),
         ),
         ec2,
         status,

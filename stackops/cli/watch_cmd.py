@@ -28,10 +28,12 @@ def watch(ctx: click.Context, interval: float, once: bool) -> None:
     """Poll the tagged EC2 instances and put a state-change event on the bus for each change.
 
     Real EC2 emits these events itself; run this against a sandbox or LocalStack.
-    Stops cleanly on Ctrl-C or SIGTERM.
+    As AWS would, it also ends the processes of a sandbox node whose EC2 instance it
+    sees stopped or terminated. Stops cleanly on Ctrl-C or SIGTERM.
     """
     from stackops.aws.events import EventBus
     from stackops.lifecycle.watcher import PollResult, watcher_for
+    from stackops.nodes import end_down_nodes, local_nodes_root
 
     aws = session(ctx)
     rule = names(ctx).rule
@@ -42,8 +44,11 @@ def watch(ctx: click.Context, interval: float, once: bool) -> None:
     watcher = watcher_for(aws)
 
     def log(result: PollResult) -> None:
+        states = [(change.instance_id, change.state) for change in result.changes]
+        ended = set(end_down_nodes(local_nodes_root(), states))
         for change in result.changes:
-            note(f"{change.instance_id} {change.state}")
+            extra = ": its node's processes ended" if change.instance_id in ended else ""
+            note(f"{change.instance_id} {change.state}{extra}")
 
     if once:
         result = watcher.poll()

@@ -254,12 +254,34 @@ class Activities:
         return f"{self.services.clock():%Y%m%dT%H%M%SZ}-{command_id[:4]}"
 
 
+REASON_LIMIT = 1000  # characters of a failure's reason kept in a command's summary
+
+
 def _summary(result: RunResult) -> str:
+    """One line for the record: the run's summary and, when it failed, why (the failed
+    resource, its error and the last lines it printed)."""
     if result.timed_out:
         return f"timed out after {result.seconds:.0f} s"
     if result.report and result.report.get("summary_line"):
         line = str(result.report["summary_line"])
-        failed = result.report.get("failed")
-        return f"{line}; {failed} failed" if failed else line
+        reason = failure_reason(result.report) if not result.ok else None
+        return f"{line}; {reason}" if reason else line
     first = (result.log or "").strip().splitlines()
     return first[0][:300] if first else f"exit code {result.exit_code}"
+
+
+def failure_reason(report: dict[str, Any]) -> str | None:
+    """Why a converge report failed, on one line: `service[web] failed: <error>`, with the
+    error's last lines (a service's output) joined by ' | '; None when nothing failed."""
+    entries = [*report.get("resources", ()), *report.get("notifications", ())]
+    failed = [e for e in entries if isinstance(e, dict) and e.get("status") == "failed"]
+    if not failed:
+        return None
+    first = failed[0]
+    lines = [line.strip() for line in str(first.get("error") or "").splitlines() if line.strip()]
+    text = f"{first.get('resource')} failed: {lines[0] if lines else 'no error text'}"
+    if len(lines) > 1:
+        text += " | " + " | ".join(lines[1:][-5:])
+    if len(failed) > 1:
+        text += f" (and {len(failed) - 1} more)"
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 3] + "..."

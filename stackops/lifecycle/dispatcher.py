@@ -37,6 +37,7 @@ from stackops.lifecycle.status import Decision, is_member, on_ec2_state
 from stackops.model.commands import CommandStatus, CommandType
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.resources import Instance
+from stackops.nodes import end_node
 
 if TYPE_CHECKING:
     from stackops.aws.autoscaling import AutoScaling
@@ -431,6 +432,8 @@ class Dispatcher:
                     acts.shutdown(instance)
                 elif decision.status is not None:
                     instance = acts.set_status(instance, decision.status)
+                if decision.status in (S.stopped, S.terminated):
+                    end_node(self.settings.run.nodes_root, instance.ec2_instance_id)
                 if decision.heal:
                     self._heal(instance)
             case "launch":
@@ -472,6 +475,7 @@ class Dispatcher:
                 final = S.terminated
             else:
                 self.services.ec2.stop(instance.ec2_instance_id)
+            end_node(self.settings.run.nodes_root, instance.ec2_instance_id)
         return acts.set_status(instance, final)
 
     def _configure(self, work: Work, instance: Instance) -> bool:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -97,10 +94,7 @@ def moto_services() -> Any:
 
 
 def stop_services(nodes: Path) -> None:
-    """Stop every service a recipe started under the node roots."""
-    for pid_file in nodes.glob("*/var/run/stackops/*.pid"):
-        try:
-            pid = int(json.loads(pid_file.read_text())["pid"])
-            os.kill(pid, signal.SIGTERM)
-        except (OSError, ValueError, KeyError):
-            pass
+    """End every process a recipe started under the node roots (keepers and services)."""
+    from stackops.nodes import end_nodes
+
+    end_nodes(nodes, grace=1.0)

@@ -1,0 +1,137 @@
+"""The sandbox's node host: EC2 instances as folders on this host, and what AWS does to them.
+
+With the local executor every EC2 instance is a node folder
+`<state folder>/nodes/<ec2 instance id>/`, its services in one process group
+held by the node's keeper (`stackops.converge.keeper`). The sandbox plays AWS:
+a stopped or terminated machine has no processes, so every place that stops
+or terminates an EC2 instance in the sandbox calls `end_node` (stop-instance
+--force, delete-instance, the dispatcher's stop and its handling of an
+instance found stopped, auto-healing replacing one, and the watcher when it
+sees one stopped or terminated). On a real account there is no such folder
+on this host and `end_node` does nothing.
+
+Ports: nodes share the host, so each instance has a port offset of its own,
+added to the ports its services declare. Offsets are unique across all the
+stacks of one sandbox (an atomic counter in the state table), and start at a
+block derived from the sandbox's own port, so two sandboxes on one machine
+hand out different ports: a sandbox on port P uses offsets
+`(P mod 24) * 1000 + 10 * n`, n = 1, 2, ... (99 instances per sandbox before
+its block runs into the next one; ports stay below 32768, out of Linux's
+ephemeral range, for services declared below 8000).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urlparse
+
+from stackops import processes
+from stackops.config import LOOPBACK_HOSTS, state_home
+from stackops.converge.keeper import keeper_folder, read_keeper
+from stackops.converge.supervise import process_alive, read_pid_file
+
+PORT_STEP = 10  # between two nodes of one sandbox: room for a few ports per node
+PORT_BLOCKS = 24  # sandboxes on ports that differ modulo this never share offsets
+PORT_BLOCK_SIZE = 1000
+RUN_FOLDER = "/var/run/stackops"  # node path of pid files: a stopped machine loses them
+DOWN_STATES = frozenset({"stopped", "terminated"})
+
+
+def local_nodes_root() -> Path:
+    """Where this host keeps sandbox nodes: `<state folder>/nodes`."""
+    return state_home() / "nodes"
+
+
+def node_root(nodes_root: Path, ec2_instance_id: str) -> Path:
+    """The folder of one node (the EC2 instance's root `/`)."""
+    if not ec2_instance_id or "/" in ec2_instance_id or ec2_instance_id in (".", ".."):
+        raise ValueError(f"not an EC2 instance id: {ec2_instance_id!r}")
+    return nodes_root / ec2_instance_id
+
+
+def end_node(nodes_root: Path | None, ec2_instance_id: str | None, *, grace: float = 5.0) -> int:
+    """End every process of a node, as a stopped machine has none; returns how many.
+
+    The keeper's group and each service its pid files name (and what they started)
+    get SIGTERM, then SIGKILL after `grace` seconds; the node's pid files go, as a
+    machine's /var/run does. Nothing happens when this host has no such node.
+    """
+    if nodes_root is None or not ec2_instance_id:
+        return 0
+    root = node_root(nodes_root, ec2_instance_id)
+    run = root / RUN_FOLDER.lstrip("/")
+    if not run.is_dir():
+        return 0
+    group, known = _node_processes(root, run)
+    ended = processes.end_processes(group, known, grace=grace) if group or known else 0
+    _forget(run)
+    return ended
+
+
+def end_nodes(nodes_root: Path, *, grace: float = 5.0) -> int:
+    """End the processes of every node under `nodes_root` (the sandbox goes down)."""
+    if not nodes_root.is_dir():
+        return 0
+    return sum(end_node(nodes_root, child.name, grace=grace) for child in nodes_root.iterdir())
+
+
+def end_down_nodes(nodes_root: Path, states: Iterable[tuple[str, str]]) -> list[str]:
+    """End the nodes of the EC2 instances seen stopped or terminated; returns their ids.
+
+    `states` are (ec2 instance id, state) pairs, as the watcher sees them.
+    """
+    ended = []
+    for ec2_instance_id, state in states:
+        if state in DOWN_STATES and end_node(nodes_root, ec2_instance_id):
+            ended.append(ec2_instance_id)
+    return ended
+
+
+def _node_processes(root: Path, run: Path) -> tuple[int | None, dict[int, int]]:
+    """The keeper's group (None when it is gone) and the live processes the pid files name."""
+    group: int | None = None
+    known: dict[int, int] = {}
+    keeper = read_keeper(keeper_folder(root))
+    if keeper is not None:
+        pid, start = keeper
+        if process_alive(pid, start):
+            group = pid
+            known[pid] = start or 0
+        elif not process_alive(pid, None):
+            group = pid  # the keeper died; its group lives on while a service does
+    for pid_file in run.glob("*.pid"):
+        record = read_pid_file(pid_file)
+        if record is not None and record.start is not None and process_alive(*record[:2]):
+            known[record.pid] = record.start
+    return group, known
+
+
+def _forget(run: Path) -> None:
+    """Remove the node's pid files and keeper files, keeping the folder itself."""
+    for entry in run.iterdir():
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+# -- ports --------------------------------------------------------------------------
+def port_block(endpoint_url: str | None) -> int:
+    """The first port offset of a sandbox (or another loopback endpoint) on its port;
+    0 for a remote endpoint or an AWS account, where nodes do not share a host."""
+    if not endpoint_url:
+        return 0
+    parsed = urlparse(endpoint_url)
+    if parsed.hostname not in LOOPBACK_HOSTS:
+        return 0
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return (port % PORT_BLOCKS) * PORT_BLOCK_SIZE
+
+
+def port_offset(block: int, number: int) -> int:
+    """The port offset of the `number`th instance (1, 2, ...) of a sandbox."""
+    return block + PORT_STEP * number
