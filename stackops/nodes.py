@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from stackops import processes
-from stackops.config import LOOPBACK_HOSTS, state_home
+from stackops.config import LOOPBACK_HOSTS, Target, state_home
 from stackops.converge.keeper import keeper_folder, read_keeper
 from stackops.converge.supervise import process_alive, read_pid_file
 
@@ -135,3 +135,20 @@ def port_block(endpoint_url: str | None) -> int:
 def port_offset(block: int, number: int) -> int:
     """The port offset of the `number`th instance (1, 2, ...) of a sandbox."""
     return block + PORT_STEP * number
+
+
+# -- what a node's processes see ---------------------------------------------------------
+def node_aws_environment(target: Target) -> dict[str, str]:
+    """The AWS access of a node's processes (the agent and what it starts) on this host:
+    the target's endpoint and region, with the sandbox's fake credentials on a loopback
+    endpoint, as an instance role would give on AWS; never the dispatcher's credentials.
+    So an s3:// app source is fetched from the sandbox, not from the public S3."""
+    env = {"AWS_REGION": target.region, "AWS_DEFAULT_REGION": target.region}
+    if target.endpoint_url:
+        env["AWS_ENDPOINT_URL"] = target.endpoint_url
+        if target.is_local:
+            from stackops.aws.session import FAKE_CREDENTIALS
+
+            env["AWS_ACCESS_KEY_ID"] = FAKE_CREDENTIALS["aws_access_key_id"]
+            env["AWS_SECRET_ACCESS_KEY"] = FAKE_CREDENTIALS["aws_secret_access_key"]
+    return env

@@ -18,9 +18,12 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
+
+MAX_OUTPUT = 65536  # bytes of a bounded command's output kept
 
 
 class ProcessInfo(NamedTuple):
@@ -250,3 +253,47 @@ def command_line(pid: int, limit: int = 120) -> str:
         return ""
     text = raw.replace(b"\0", b" ").decode("utf-8", "replace").strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- one bounded command ---------------------------------------------------------------
+class BoundedResult(NamedTuple):
+    """How a bounded command went: its exit code and output, or `error` when it did not
+    finish (it could not start, or it was killed at its timeout)."""
+
+    exit_code: int | None
+    output: str
+    error: str | None = None
+
+
+def run_bounded(
+    argv: Sequence[str],
+    timeout: float,
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+) -> BoundedResult:
+    """Run `argv` (no shell) in a session of its own, output to a temporary file (so a
+    lingering grandchild cannot hold a pipe open); its group is killed at the timeout.
+    `env` is the whole environment (None inherits ours). Never raises for the command."""
+    with tempfile.TemporaryFile() as out:
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except (OSError, ValueError) as exc:
+            return BoundedResult(None, "", f"cannot run {argv[0]!r}: {exc}")
+        try:
+            code: int | None = proc.wait(timeout=timeout)
+            error = None
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            code, error = None, f"timed out after {timeout:g}s"
+        out.seek(0)
+        return BoundedResult(code, out.read(MAX_OUTPUT).decode("utf-8", "replace"), error)

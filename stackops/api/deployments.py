@@ -94,12 +94,16 @@ def create_deployment(
     if command.name is C.rollback:
         assert app is not None
         earlier = _rollback_target(services, stack_id, app, command.rollback_to)
-        fields.update(
-            release=earlier.release,
-            app_source=earlier.app_source,
-            custom_json={**earlier.custom_json, **custom_json},
-            rollback_of=earlier.deployment_id,
-        )
+        if earlier is None:  # back to the release each instance booted on
+            _require_boot_releases(services, app, targets)
+            fields.update(release=None, app_source=None, rollback_of=None)
+        else:
+            fields.update(
+                release=earlier.release,
+                app_source=earlier.app_source,
+                custom_json={**earlier.custom_json, **custom_json},
+                rollback_of=earlier.deployment_id,
+            )
     deployment = _validated(fields)
     lease = deployment_lease(deployment)
     if not services.leases.acquire(lease, deployment_id, LEASE_SECONDS):
@@ -177,31 +181,37 @@ def _targets(
     return chosen
 
 
-def _rollback_target(services: Services, stack_id: str, app: App, to: str | None) -> Deployment:
-    """The earlier successful deployment a rollback redeploys (one back by default).
+def _rollback_target(
+    services: Services, stack_id: str, app: App, to: str | None
+) -> Deployment | None:
+    """The earlier successful deployment a rollback redeploys (one back by default), or
+    None for the releases the instances booted on.
 
-    The history is the app's successful deploys, newest first. What the instances
-    run now is the newest deploy, or, after a rollback, the deploy it went back to;
-    a rollback reaches the (at most four) deploys before that, so rolling back
-    twice steps two back, never forward again.
+    The history is the app's successful deploys, newest first, then the boot deploy
+    (the app's first release on each instance). What the instances run now is the
+    newest deploy, or, after a rollback, the one it went back to; a rollback reaches
+    the (at most four) entries before that, so rolling back twice steps two back,
+    never forward again.
     """
     done = [
         d
         for d in services.deployments.for_stack(stack_id)
-        if d.app_id == app.app_id and d.status is DeploymentStatus.successful and d.release
+        if d.app_id == app.app_id and d.status is DeploymentStatus.successful
     ]
-    deploys = [d for d in done if d.command.name is C.deploy]
+    deploys = [d for d in done if d.command.name is C.deploy and d.release]
     if not deploys:
         raise InvalidInput(f"{app.shortname} has no successful deployment to roll back from")
+    history: list[Deployment | None] = [*deploys, None]  # None: the boot releases
     current = 0
     if done[0].command.name is C.rollback:
         ids = [d.deployment_id for d in deploys]
-        current = ids.index(done[0].rollback_of) if done[0].rollback_of in ids else 0
-    window = deploys[current + 1 : current + 1 + ROLLBACK_DEPTH]
+        back_to = done[0].rollback_of
+        current = ids.index(back_to) if back_to in ids else len(deploys) if back_to is None else 0
+    window = history[current + 1 : current + 1 + ROLLBACK_DEPTH]
     if to is not None:
-        match = next((d for d in window if d.deployment_id == to), None)
+        match = next((d for d in window if d is not None and d.deployment_id == to), None)
         if match is None:
-            ids = ", ".join(d.deployment_id for d in window) or "none"
+            ids = ", ".join(d.deployment_id for d in window if d is not None) or "none"
             raise InvalidInput(
                 f"Args.to: {to} is not one of the last {ROLLBACK_DEPTH} successful "
                 f"deployments of {app.shortname} before the current one ({ids})"
@@ -210,6 +220,19 @@ def _rollback_target(services: Services, stack_id: str, app: App, to: str | None
     if not window:
         raise InvalidInput(f"{app.shortname} has no earlier successful deployment to roll back to")
     return window[0]
+
+
+def _require_boot_releases(services: Services, app: App, targets: list[Instance]) -> None:
+    """A rollback to the boot releases needs each target to have booted with the app."""
+    from stackops.deploy.releases import boot_release
+
+    for instance in targets:
+        if boot_release(services.commands.for_instance(instance.instance_id), app.shortname):
+            continue
+        raise InvalidInput(
+            f"{app.shortname} has no earlier release to roll back to on {instance.hostname}: "
+            "it was not deployed there at boot"
+        )
 
 
 def describe_deployments(

@@ -167,7 +167,7 @@ def apply(ctx: click.Context, source: str, output: str) -> None:
     budget = engine_budget(request.timeout, time.monotonic() - started)
     run_started = time.monotonic()
     try:
-        report = _converge(request, node, budget, quiet_stdout=output == "json")
+        report = _converge(request, node, budget, sessions, quiet_stdout=output == "json")
     except StackopsError as exc:
         if secrets:
             raise RedactedError(redact(str(exc), secrets), exc.exit_code) from None
@@ -192,10 +192,23 @@ def apply(ctx: click.Context, source: str, output: str) -> None:
 
 
 def _converge(
-    request: RunRequest, node: dict[str, Any], budget: float, *, quiet_stdout: bool
+    request: RunRequest,
+    node: dict[str, Any],
+    budget: float,
+    sessions: Sessions,
+    *,
+    quiet_stdout: bool,
 ) -> Report:
-    """run_recipes on the request; recipe code printing goes to stderr when stdout is the report."""
+    """run_recipes on the request; recipe code printing goes to stderr when stdout is the report.
+
+    s3:// sources are fetched on the agent's target (the sandbox's endpoint in the
+    sandbox, the instance role on AWS)."""
     from stackops.converge import run_recipes, search_path
+
+    def fetch_s3(url: str, dest: Path) -> None:
+        from stackops.aws.s3_fetch import download
+
+        download(url, dest, client=sessions.get(_stack_region(node)).client("s3"))
 
     paths = search_path([Path(p) for p in request.cookbook_paths])
     redirect = contextlib.redirect_stdout(sys.stderr) if quiet_stdout else contextlib.nullcontext()
@@ -207,6 +220,7 @@ def _converge(
             paths,
             dry_run=request.dry_run,
             timeout=budget,
+            fetchers={"s3": fetch_s3},
         )
 
 
@@ -221,3 +235,37 @@ def _upload(session: AwsSession, bucket: str, command_id: str, data: dict, text:
         target.put_object(f"logs/{command_id}.txt", text.encode(), content_type="text/plain")
     except StackopsError as exc:
         click.echo(f"stackops: warning: report not uploaded: {exc}", err=True)
+
+
+@agent.command("check")
+@click.option(
+    "--payload",
+    "source",
+    required=True,
+    metavar="PATH|-|s3://BUCKET/KEY",
+    help="The check request (JSON): a file, '-' for stdin, or an S3 object.",
+)
+@click.pass_context
+def check(ctx: click.Context, source: str) -> None:
+    """Run a health check's command on this instance; print its result as JSON.
+
+    The executors' far end for command health checks: the command runs in the
+    app's release folder with the app's environment (secret refs resolved here),
+    never where the dispatcher runs. Exit status 0 whatever the check said (the
+    result is the JSON: exit_code, output, error); 2 for an invalid payload.
+    """
+    from stackops.executors.checks import node_environment, parse_check_payload, run_check_here
+
+    payload = Payload(source)
+    sessions = Sessions(ctx)
+    name = "stdin" if source == "-" else source
+    request = parse_check_payload(payload.read(sessions.get() if payload.bucket else None), name)
+    env, secrets = request.env, ()
+    if secret_refs(request.env):
+        from stackops.aws.ssm import ParameterStore
+        from stackops.secrets import resolve_secret_refs
+
+        env, secrets = resolve_secret_refs(request.env, ParameterStore(sessions.get()).get_many)
+    reply = run_check_here(request, env, secrets, node_environment(os.environ))
+    body = {"exit_code": reply.exit_code, "output": reply.output, "error": reply.error}
+    click.echo(json.dumps(body, separators=(",", ":")))

@@ -9,14 +9,17 @@ from stackops.errors import InvalidInput
 
 SUPPORTED_SCM = ("s3", "archive", "local")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class AppService(NamedTuple):
-    """A process that serves the app, kept running from `<deploy_to>/current`."""
+    """A process that serves the app, kept running from `<deploy_to>/current`; up only
+    once it listens on `port` when one is given."""
 
     command: tuple[str, ...]
     env: dict[str, str]
     reload_signal: str | None
+    port: int | None = None
 
 
 class App(NamedTuple):
@@ -24,7 +27,7 @@ class App(NamedTuple):
 
     name: str
     deploy_to: str
-    release: str | None  # None outside a deploy (setup, configure): nothing to switch to
+    release: str | None  # None when this run does not deploy the app: it is left as it is
     source: str
     checksum: str | None
     strip_components: int
@@ -36,6 +39,7 @@ class App(NamedTuple):
     owner: str | None
     group: str | None
     switch_back: bool = False  # `deploy.<app>.switch_back`: switch to an existing release only
+    undeploy: bool = False  # `deploy.<app>.undeploy`: the app an undeploy command removes
 
     @property
     def env_file(self) -> str:
@@ -43,6 +47,10 @@ class App(NamedTuple):
         return f"{self.deploy_to}/shared/app.env"
 
     def env_text(self) -> str:
+        """`KEY='value'` lines for a shell to source: keys checked, values quoted."""
+        for key in self.environment:
+            if not _VARIABLE.match(key):  # app_of refused it already: a safety net
+                raise InvalidInput(f"app {self.name}: {key!r} is not a variable name")
         return "".join(f"{k}={shlex.quote(v)}\n" for k, v in sorted(self.environment.items()))
 
 
@@ -76,18 +84,22 @@ def app_of(name: str, attrs: Mapping[str, Any]) -> App:
     source = _field(f"{base}.scm.repository", scm.get("repository"), str, "the artifact's URL")
     if scm_type == "s3" and not source.startswith("s3://"):
         raise InvalidInput(f"node attribute {base}.scm.repository: scm_type s3 needs an s3:// URL")
-    release = attrs.get("release") or scm.get("revision")
+    release = attrs.get("release")
     if release is not None:
         _field(f"{base}.release", release, str, "a release id")
     env = _field(f"{base}.environment", attrs.get("environment") or {}, Mapping, "an object")
-    environment = {str(k): str(v) for k, v in env.items()}
+    environment = _variables(f"{base}.environment", env)
     service = None
     if attrs.get("service"):
         svc = _field(f"{base}.service", attrs["service"], Mapping, "an object")
+        port = svc.get("port")
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
+            raise InvalidInput(f"node attribute {base}.service.port: expected a TCP port number")
         service = AppService(
             command=_argv(f"{base}.service.command", svc.get("command")),
-            env={str(k): str(v) for k, v in (svc.get("env") or {}).items()},
+            env=_variables(f"{base}.service.env", svc.get("env") or {}),
             reload_signal=svc.get("reload_signal"),
+            port=port,
         )
     migrate = None
     if attrs.get("migrate") and attrs.get("migrate_command"):
@@ -111,7 +123,25 @@ def app_of(name: str, attrs: Mapping[str, Any]) -> App:
         owner=attrs.get("user"),
         group=attrs.get("group"),
         switch_back=bool(attrs.get("switch_back", False)),
+        undeploy=bool(attrs.get("undeploy", False)),
     )
+
+
+def _variables(where: str, env: Mapping[str, Any]) -> dict[str, str]:
+    """An environment: names that a shell takes as variables, values without NUL."""
+    found: dict[str, str] = {}
+    for key, value in env.items():
+        name = str(key)
+        if not _VARIABLE.match(name):
+            raise InvalidInput(
+                f"node attribute {where}: {name!r} is not a variable name "
+                "(letters, digits and '_', not starting with a digit)"
+            )
+        text = str(value)
+        if "\0" in text:
+            raise InvalidInput(f"node attribute {where}.{name}: a value cannot hold a NUL byte")
+        found[name] = text
+    return found
 
 
 def apps_of(node: Mapping[str, Any]) -> list[App]:

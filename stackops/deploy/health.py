@@ -12,10 +12,6 @@ timeout, an HTTP error or a command that cannot start is an attempt that failed.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -246,31 +242,15 @@ def check_http(
 def run_command(
     argv: Sequence[str], timeout: float, env: Mapping[str, str] | None, cwd: str | None
 ) -> CommandReply:
-    """Run `argv` (no shell) in a session of its own, output to a temporary file (so a
-    lingering grandchild cannot hold a pipe open); its group is killed at the timeout."""
-    with tempfile.TemporaryFile() as out:
-        try:
-            proc = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=dict(env) if env is not None else None,
-                cwd=cwd,
-                start_new_session=True,
-            )
-        except (OSError, ValueError) as exc:
-            return CommandReply(None, error=_one_line(f"cannot run {argv[0]!r}: {exc}"))
-        try:
-            code: int | None = proc.wait(timeout=timeout)
-            error = None
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            code, error = None, f"timed out after {timeout:g}s"
-        out.seek(0)
-        return CommandReply(code, _decode(out.read(MAX_BODY)), error)
+    """Run `argv` here (no shell), bounded by `timeout` (`stackops.processes.run_bounded`).
+
+    The default runner of `check_command`; a deployment runs an app's command check on
+    its node instead, through the executor of the run (`stackops.deploy.checks`)."""
+    from stackops.processes import run_bounded
+
+    done = run_bounded(argv, timeout, env, cwd)
+    error = _one_line(done.error) if done.error else None
+    return CommandReply(done.exit_code, done.output, error)
 
 
 def check_command(

@@ -9,10 +9,13 @@ its run, so a deploy never overlaps a configure on the same instance.
 Per batch: deregister from the layers' target groups, run the command, check
 health, register again. A failed deploy leaves its instance on the release it
 had (the switch of `current` is the release resource's last step); an instance
-that switched and then failed its health check counts as failed and switched.
-On failure beyond the tolerance: rollback_all switches every instance this
-deployment switched back to its previous release, rollback_failed only the
-failed ones, stop leaves them.
+that switched and then failed its health check counts as failed and switched,
+and its command is recorded failed with the check's detail. Each instance's
+outcome is written to the record as it happens (`stackops.deploy.progress`).
+On failure beyond the tolerance, and on any error after a switch:
+rollback_all switches every instance this deployment switched back to its
+previous release, rollback_failed only the failed ones, stop leaves them; the
+deployment's message says why it failed and what was rolled back.
 """
 
 from __future__ import annotations
@@ -21,17 +24,18 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from stackops.deploy.health import parse_health_check, run_health_check
+from stackops.deploy.checks import check_app
+from stackops.deploy.health import HealthResult
+from stackops.deploy.progress import Outcome, ProgressLog, clip, failure_message
+from stackops.deploy.releases import SWITCHES, plan_run, release_of
 from stackops.deploy.strategies import failure_tolerance, get_strategy
-from stackops.lifecycle.attributes import deep_merge
-from stackops.model.commands import Command, CommandStatus, CommandType
+from stackops.model.commands import Command, CommandStatus
 from stackops.model.deployments import BatchProgress, Deployment, DeploymentStatus
-from stackops.model.enums import DeploymentCommandName as C
 from stackops.model.resources import App, Instance
 
 if TYPE_CHECKING:
@@ -44,22 +48,6 @@ log = logging.getLogger("stackops.deploy")
 LEASE_SECONDS = 300
 PAUSED_LEASE_SECONDS = 7 * 86400  # a paused deployment keeps its app while people try it
 INSTANCE_WAIT_SECONDS = 600
-# Deployment command -> (command type recorded, lifecycle activity whose recipes run).
-ACTIVITY: dict[str, tuple[CommandType, str]] = {
-    C.deploy: (CommandType.deploy, "deploy"),
-    C.rollback: (CommandType.rollback, "deploy"),
-    C.undeploy: (CommandType.undeploy, "undeploy"),
-    C.setup: (CommandType.setup, "setup"),
-    C.configure: (CommandType.configure, "configure"),
-    C.execute_recipes: (CommandType.execute_recipes, "configure"),
-    C.start: (CommandType.start, "deploy"),
-    C.restart: (CommandType.restart, "deploy"),
-    C.stop: (CommandType.stop, "shutdown"),
-    C.install_dependencies: (CommandType.install_dependencies, "setup"),
-    C.update_dependencies: (CommandType.update_dependencies, "setup"),
-    C.update_custom_cookbooks: (CommandType.update_custom_cookbooks, "setup"),
-}
-SWITCHES = frozenset({C.deploy, C.rollback})  # commands that switch releases (health, rollback)
 
 
 class DeploymentBusy(Exception):
@@ -90,8 +78,9 @@ class DeploymentRunner:
         self.workers = workers
         self.sleep = sleep
         self.health_get = health_get
-        self._lock = threading.Lock()  # batch threads update one deployment record
+        self._lock = threading.Lock()  # guards `_held`
         self._held: dict[str, str] = {}  # instance leases held now -> holder (heartbeated)
+        self.progress = ProgressLog(services.deployments)
 
     # -- the whole deployment ------------------------------------------------------------
     def run(self, deployment_id: str) -> Deployment:
@@ -122,9 +111,7 @@ class DeploymentRunner:
             deployment = self._execute(deployment)
         except Exception as exc:
             log.exception("deployment %s failed", deployment_id)
-            deployment = self._finish(
-                self.services.deployments.get(deployment_id), False, f"error: {exc}"
-            )
+            deployment = self._fail_on_error(deployment_id, exc)
         finally:
             stop.set()
             beat.join()
@@ -158,32 +145,29 @@ class DeploymentRunner:
             return self._fail(deployment, view, app, "rollback_all", "aborted")
         tolerance = failure_tolerance(deployment.max_failures, total)
         policy = deployment.on_failure or strategy.default_on_failure
+        reasons: dict[str, str] = {}
         for batch in deployment.batches:
             if batch.status == "successful" or batch.status == "failed":
                 continue
-            deployment = self._save_batch(
-                deployment, batch.model_copy(update={"status": "running"})
-            )
+            deployment = self.progress.start_batch(deployment.deployment_id, batch.index)
             first = batch.index == 0
             migrate = first and deployment.command.migrate
             if not first:
                 view = self.activities.view(deployment.stack_id)  # once per batch
-            failed, switched, ran = self._run_batch(deployment, batch, view, app, migrate)
-            done = batch.model_copy(
-                update={
-                    "status": "failed" if failed else "successful",
-                    "failed_instance_ids": failed,
-                    "switched_instance_ids": switched,
-                }
-            )
-            deployment = self._save_batch(deployment, done, ran)
-            first_id = deployment.batches[0].instance_ids[0]
-            if migrate and first_id in failed and first_id not in switched:
-                return self._finish(deployment, False, "the migration failed; nothing switched")
+            self._run_batch(deployment, batch, view, app, migrate, reasons)
+            deployment = self.progress.end_batch(deployment.deployment_id, batch.index)
+            done = deployment.batches[batch.index]
+            first_id = done.instance_ids[0]
+            migration_failed = migrate and first_id in done.failed_instance_ids
+            if migration_failed and first_id not in done.switched_instance_ids:
+                why = reasons.get(first_id, "see its command")
+                host = self._hostnames(view).get(first_id, first_id)
+                message = f"the migration failed on {host}: {why}; nothing switched"
+                return self._finish(deployment, False, clip(message))
             failed_so_far = sum(len(b.failed_instance_ids) for b in deployment.batches)
             if strategy.should_stop(total, failed_so_far, tolerance):
-                reason = f"{failed_so_far} of {total} instance(s) failed"
-                return self._fail(deployment, view, app, policy, reason)
+                message = failure_message(deployment, reasons, self._hostnames(view))
+                return self._fail(deployment, view, app, policy, message)
             if self.services.deployments.get(deployment.deployment_id).abort_requested:
                 return self._fail(deployment, view, app, "rollback_all", "aborted")
             last = batch.index == len(deployment.batches) - 1
@@ -196,7 +180,8 @@ class DeploymentRunner:
         failed_total = sum(len(b.failed_instance_ids) for b in deployment.batches)
         if strategy.succeeded(total, failed_total, tolerance):
             return self._finish(deployment, True, None)
-        return self._fail(deployment, view, app, policy, f"{failed_total} of {total} failed")
+        message = failure_message(deployment, reasons, self._hostnames(view))
+        return self._fail(deployment, view, app, policy, message)
 
     # -- one batch -----------------------------------------------------------------------
     def _run_batch(
@@ -206,62 +191,95 @@ class DeploymentRunner:
         view: StackView,
         app: App | None,
         migrate: bool,
-    ) -> tuple[list[str], list[str], list[str]]:
-        """Run the batch; returns the failed and the switched instance ids, and the commands."""
+        reasons: dict[str, str],
+    ) -> None:
+        """Run the batch; each instance's outcome goes to the record (and `reasons`) as
+        it comes. Instances that cannot run are recorded failed with the reason."""
         by_id = {i.instance_id: i for i in view.instances}
         instances = [by_id[i] for i in batch.instance_ids if i in by_id]
-        missing = [i for i in batch.instance_ids if i not in by_id]
+        not_run = {i: "not in the stack any more" for i in batch.instance_ids if i not in by_id}
         groups = self._target_groups(view, instances)
         for arn, ec2_ids in groups.items():
             self.services.target_groups.deregister(arn, ec2_ids)
-        outcomes: dict[str, tuple[bool, bool, str]] = {}
+        outcomes: dict[str, Outcome] = {}
+        args = (deployment, batch.index, reasons)
         if migrate and instances:
             first, *rest = instances
-            outcomes[first.instance_id] = self._deploy_one(
-                deployment, first, app, view, migrate=True
-            )
-            if not outcomes[first.instance_id][0]:
-                rest = []  # the migration failed: nobody else switches
-                missing += [i.instance_id for i in instances[1:]]
+            outcomes[first.instance_id] = self._deploy_one(*args, first, app, view, migrate=True)
+            if not outcomes[first.instance_id].ok:
+                for other in rest:  # the migration failed: nobody else switches
+                    not_run[other.instance_id] = "not run: the migration failed"
+                rest = []
         else:
             rest = instances
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             futures = {
-                i.instance_id: pool.submit(
-                    self._deploy_one, deployment, i, app, view, migrate=False
-                )
+                i.instance_id: pool.submit(self._deploy_one, *args, i, app, view, migrate=False)
                 for i in rest
             }
             for instance_id, future in futures.items():
                 outcomes[instance_id] = future.result()
-        healthy = [by_id[i] for i, (ok, _, _) in outcomes.items() if ok]
+        for instance_id, why in not_run.items():
+            reasons[instance_id] = why
+            self.progress.note(deployment.deployment_id, batch.index, instance_id, failed=True)
+        healthy = [by_id[i] for i, outcome in outcomes.items() if outcome.ok]
         for arn, ec2_ids in self._target_groups(view, healthy).items():
             self.services.target_groups.register(arn, ec2_ids)
-        failed = [i for i, (ok, _, _) in outcomes.items() if not ok] + missing
-        switched = [i for i, (_, moved, _) in outcomes.items() if moved]
-        return failed, switched, [command_id for _, _, command_id in outcomes.values()]
 
     def _deploy_one(
         self,
         deployment: Deployment,
+        index: int,
+        reasons: dict[str, str],
         instance: Instance,
         app: App | None,
         view: StackView,
         *,
         migrate: bool,
-    ) -> tuple[bool, bool, str]:
-        """(ok, switched, command id) for one instance: the command, then the health check."""
+    ) -> Outcome:
+        """One instance: the command, then (after a switch) the app's health check; what
+        it did is recorded at once, the switch before the check."""
         name = deployment.command.name
+        record = self.progress.note
         command = self._run_on(
             deployment, instance, app, view, migrate=migrate, switch_back_to=None
         )
         ok = command.status is CommandStatus.successful
         switched = ok and name in SWITCHES
-        if ok and switched and app is not None:
-            health = self._health(app, instance)
-            if health is not None and not health:
-                return False, True, command.command_id
-        return ok, switched, command.command_id
+        record(
+            deployment.deployment_id,
+            index,
+            instance.instance_id,
+            switched=switched,
+            command_ids=[command.command_id],
+        )
+        outcome = Outcome(ok, switched, command.command_id)
+        if not ok:
+            why = f"{command.type.value} failed (exit code {command.exit_code}): {command.summary}"
+            outcome = Outcome(False, False, command.command_id, why)
+        elif switched and app is not None:
+            health = self._health(app, instance, command.command_id)
+            if health is not None:
+                passed = "passed" if health.ok else "failed"
+                self._annotate(command, f"health check {passed}: {health.detail}", health.ok)
+                if not health.ok:
+                    outcome = Outcome(
+                        False, True, command.command_id, f"health check failed: {health.detail}"
+                    )
+        if not outcome.ok:
+            reasons[instance.instance_id] = outcome.reason or "failed"
+            record(deployment.deployment_id, index, instance.instance_id, failed=True)
+        return outcome
+
+    def _annotate(self, command: Command, note: str, ok: bool) -> None:
+        """Add the health check's outcome to a command's record; a failed check fails it."""
+        changes: dict[str, Any] = {"summary": clip(f"{command.summary}; {note}", 1500)}
+        if not ok:
+            changes.update(status=CommandStatus.failed, releases={})
+        updated = command.model_copy(update=changes)
+        self.services.commands.put(updated)
+        if not ok:
+            self.publisher.command_state(updated)
 
     def _run_on(
         self,
@@ -274,30 +292,12 @@ class DeploymentRunner:
         switch_back_to: str | None,
     ) -> Command:
         """One command of this deployment on one instance, under the instance's lease."""
-        kind, activity = ACTIVITY[deployment.command.name]
-        if switch_back_to is not None:
-            kind = CommandType.rollback
-        command = self.activities.new_command(
-            instance, kind, deployment_id=deployment.deployment_id
+        history = self.services.commands.for_instance(instance.instance_id)
+        plan = plan_run(
+            deployment, app.shortname if app else None, history, switch_back_to=switch_back_to
         )
-        custom = dict(deployment.custom_json)
-        releases: dict[str, str] = {}
-        if app is not None and deployment.command.name in SWITCHES | {C.start, C.restart}:
-            release = switch_back_to or deployment.release or self.current_release(instance, app)
-            if release:
-                releases = {app.shortname: release}
-            override: dict[str, Any] = {}
-            if deployment.app_source and switch_back_to is None:
-                override["scm"] = {
-                    "repository": deployment.app_source.get("url"),
-                    "revision": deployment.app_source.get("revision"),
-                }
-            if switch_back_to is not None or deployment.command.name in (C.start, C.restart):
-                override["switch_back"] = True
-            if override:
-                custom = deep_merge(custom, {"deploy": {app.shortname: override}})
-        recipes = (
-            deployment.command.recipes if deployment.command.name == C.execute_recipes else None
+        command = self.activities.new_command(
+            instance, plan.kind, deployment_id=deployment.deployment_id
         )
         lease = f"instance#{instance.instance_id}"
         holder = f"{deployment.deployment_id}/{uuid.uuid4().hex[:8]}"
@@ -307,10 +307,10 @@ class DeploymentRunner:
         try:
             return self.activities.run(
                 command,
-                activity,
-                recipes=recipes,
-                custom_json=custom,
-                releases=releases,
+                plan.activity,
+                recipes=plan.recipes,
+                custom_json=plan.custom_json,
+                releases=plan.releases,
                 migrate=migrate,
                 view=view,
             )
@@ -326,33 +326,31 @@ class DeploymentRunner:
                 raise TimeoutError(f"{lease} stayed busy for {INSTANCE_WAIT_SECONDS} s")
             self.sleep(0.5)
 
-    def _health(self, app: App, instance: Instance) -> bool | None:
-        check = parse_health_check(app.health_check)
-        if check is None:
-            return None
-        sandbox = self.activities.settings.sandbox
-        address = "127.0.0.1" if sandbox else (instance.private_ip or "127.0.0.1")
-        options: dict[str, Any] = {"sleep": self.sleep}
-        if self.health_get is not None:
-            options["get"] = self.health_get
-        result = run_health_check(
-            check, address=address, port_offset=instance.port_offset if sandbox else 0, **options
+    def _health(self, app: App, instance: Instance, command_id: str) -> HealthResult | None:
+        """The app's health check on the instance (None when it has none): HTTP from here,
+        a command on the node through the run's executor."""
+        result = check_app(
+            app,
+            instance,
+            executor=self.activities.executor,
+            sandbox=self.activities.settings.sandbox,
+            root=self.activities.node_root(instance),
+            secret_prefix=self.services.names.secret_prefix(),
+            check_id=f"{command_id}-health",
+            get=self.health_get,
+            sleep=self.sleep,
         )
-        log.info("health of %s: %s", instance.hostname, result.detail)
-        return result.ok
+        if result is not None:
+            log.info("health of %s: %s", instance.hostname, result.detail)
+        return result
 
     def current_release(
         self, instance: Instance, app: App, *, before: str | None = None
     ) -> str | None:
-        """The release of `app` the instance is on (its last successful switch), or before
-        deployment `before` started, the one it was on then."""
-        commands = self.services.commands.for_instance(instance.instance_id)
-        for command in reversed(commands):
-            if before is not None and command.deployment_id == before:
-                continue
-            if command.status is CommandStatus.successful and app.shortname in command.releases:
-                return command.releases[app.shortname]
-        return None
+        """The release of `app` the instance is on, or the one it had before deployment
+        `before` (`stackops.deploy.releases.release_of`)."""
+        history = self.services.commands.for_instance(instance.instance_id)
+        return release_of(history, app.shortname, before=before)
 
     # -- failure and the end -------------------------------------------------------------
     def _fail(
@@ -363,6 +361,8 @@ class DeploymentRunner:
         policy: str,
         reason: str,
     ) -> Deployment:
+        """Apply the failure policy to what the record says switched, and fail the deployment
+        saying why and what was rolled back."""
         switched = [i for b in deployment.batches for i in b.switched_instance_ids]
         failed = {i for b in deployment.batches for i in b.failed_instance_ids}
         match policy:
@@ -372,25 +372,55 @@ class DeploymentRunner:
                 back = [i for i in switched if i in failed]
             case _:
                 back = []
-        rolled = self._switch_back(deployment, view, app, back) if back and app else []
-        note = f"; rolled back {len(rolled)} instance(s)" if back else ""
-        return self._finish(deployment, False, reason + note)
+        note = ""
+        if back and app is not None:
+            rolled, trouble = self._switch_back(deployment, view, app, back)
+            note = f"; rolled back {len(rolled)} instance(s)"
+            if trouble:
+                note += f" ({len(trouble)} could not be: {'; '.join(trouble)})"
+        elif policy != "stop" and not switched:
+            note = "; nothing had switched"
+        elif policy == "stop" and switched:
+            note = f"; {len(switched)} switched instance(s) left as they are (policy stop)"
+        return self._finish(deployment, False, clip(reason + note))
+
+    def _fail_on_error(self, deployment_id: str, exc: Exception) -> Deployment:
+        """An error at any point: the failure policy still applies to what had switched."""
+        deployment = self.services.deployments.get(deployment_id)
+        reason = f"error: {type(exc).__name__}: {exc}" if not str(exc) else f"error: {exc}"
+        try:
+            view = self.activities.view(deployment.stack_id)
+            app = next((a for a in view.apps if a.app_id == deployment.app_id), None)
+            return self._fail(deployment, view, app, deployment.effective_on_failure, reason)
+        except Exception as again:
+            log.exception("deployment %s: the failure policy failed too", deployment_id)
+            switched = sum(len(b.switched_instance_ids) for b in deployment.batches)
+            return self._finish(
+                self.services.deployments.get(deployment_id),
+                False,
+                clip(
+                    f"{reason}; could not apply the failure policy ({again}); "
+                    f"{switched} instance(s) had switched"
+                ),
+            )
 
     def _switch_back(
         self, deployment: Deployment, view: StackView, app: App, instance_ids: list[str]
-    ) -> list[str]:
+    ) -> tuple[list[str], list[str]]:
+        """Switch instances back to the release they had before this deployment; returns
+        the ids switched back and, for the others, why not."""
         by_id = {i.instance_id: i for i in view.instances}
         done: list[str] = []
+        trouble: list[str] = []
         ran: list[str] = []
         for instance_id in instance_ids:
             instance = by_id.get(instance_id)
             if instance is None:
+                trouble.append(f"{instance_id}: not in the stack any more")
                 continue
             previous = self.current_release(instance, app, before=deployment.deployment_id)
             if previous is None:
-                log.warning(
-                    "%s: no earlier release of %s to go back to", instance.hostname, app.shortname
-                )
+                trouble.append(f"{instance.hostname}: no earlier release of {app.shortname}")
                 continue
             command = self._run_on(
                 deployment, instance, app, view, migrate=False, switch_back_to=previous
@@ -398,8 +428,10 @@ class DeploymentRunner:
             ran.append(command.command_id)
             if command.status is CommandStatus.successful:
                 done.append(instance_id)
-        self._note_commands(deployment, ran)
-        return done
+            else:
+                trouble.append(f"{instance.hostname}: {command.summary}")
+        self.progress.note_commands(deployment.deployment_id, ran)
+        return done, trouble
 
     def _finish(self, deployment: Deployment, ok: bool, message: str | None) -> Deployment:
         started = deployment.created_at
@@ -435,31 +467,11 @@ class DeploymentRunner:
 
     # -- records -------------------------------------------------------------------------
     def _save(self, deployment: Deployment, **changes: Any) -> Deployment:
-        with self._lock:
-            current = self.services.deployments.get(deployment.deployment_id)
-            updated = current.model_copy(update=changes)
-            self.services.deployments.put(updated)
-        return updated
+        return self.progress.save(deployment.deployment_id, **changes)
 
-    def _save_batch(
-        self, deployment: Deployment, batch: BatchProgress, command_ids: Sequence[str] = ()
-    ) -> Deployment:
-        """Record a batch's progress (and the commands it ran) in one write."""
-        with self._lock:
-            current = self.services.deployments.get(deployment.deployment_id)
-            batches = [batch if b.index == batch.index else b for b in current.batches]
-            ids = [*current.command_ids, *command_ids]
-            updated = current.model_copy(update={"batches": batches, "command_ids": ids})
-            self.services.deployments.put(updated)
-        return updated
-
-    def _note_commands(self, deployment: Deployment, command_ids: list[str]) -> None:
-        if not command_ids:
-            return
-        with self._lock:
-            current = self.services.deployments.get(deployment.deployment_id)
-            ids = [*current.command_ids, *command_ids]
-            self.services.deployments.put(current.model_copy(update={"command_ids": ids}))
+    @staticmethod
+    def _hostnames(view: StackView) -> dict[str, str]:
+        return {i.instance_id: i.hostname for i in view.instances}
 
     @staticmethod
     def _target_groups(view: StackView, instances: list[Instance]) -> dict[str, list[str]]:

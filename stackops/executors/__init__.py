@@ -6,6 +6,8 @@
     executor = get_executor("ssm")(session, bucket_name)     # SsmExecutor(session, bucket)
     result = executor.run(RunRequest("c-1", "i-0abc", ("web::deploy",), node, ("recipes",), 600))
     result.ok, result.exit_code, result.report, result.log, result.timed_out
+    check = CheckRequest("c-1-h", "i-0abc", ("test", "-f", "health"), "/srv/www/web/current", {}, 5)
+    reply = executor.run_check(check)       # a health check's command, on the node
 
 - local: this host, under a node root, in a child process killed at the timeout;
 - ssm: the instance, by SSM Run Command running `stackops agent apply` (payload in S3).
@@ -25,6 +27,8 @@ from stackops.executors.base import (
     EXIT_NOT_STARTED,
     EXIT_OK,
     EXIT_TIMED_OUT,
+    CheckReply,
+    CheckRequest,
     Executor,
     ExecutorEntry,
     Resolver,
@@ -67,6 +71,8 @@ __all__ = [
     "EXIT_OK",
     "EXIT_TIMED_OUT",
     "MASK",
+    "CheckReply",
+    "CheckRequest",
     "Executor",
     "ExecutorEntry",
     "LocalExecutor",

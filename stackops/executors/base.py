@@ -45,12 +45,42 @@ class RunResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class CheckRequest:
+    """One command run on a node for an app's health check, as the node would run it:
+    `argv` (no shell) in `cwd` (a node path) with the app's environment `env` (secret
+    refs unresolved: they are resolved where the check runs, as for a run)."""
+
+    check_id: str
+    ec2_instance_id: str
+    argv: tuple[str, ...]
+    cwd: str | None
+    env: dict[str, Any]
+    timeout: float  # seconds for the command
+    root: str | None = None  # node root; None means "/" (the instance itself)
+
+
+@dataclass(frozen=True)
+class CheckReply:
+    """How a check's command went on the node: its exit code and output (secrets masked),
+    or `error` when it did not finish (not started, timed out, not delivered)."""
+
+    exit_code: int | None
+    output: str = ""
+    error: str | None = None
+
+
 class Executor(Protocol):
     """Where a run happens (this host, an instance through SSM...)."""
 
     name: str
 
     def run(self, request: RunRequest) -> RunResult: ...
+
+    def run_check(self, request: CheckRequest) -> CheckReply:
+        """Run a health check's command on the node (never on the caller's host with
+        the caller's environment); a failure to run it is a reply, never an exception."""
+        ...
 
 
 E = TypeVar("E")

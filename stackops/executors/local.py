@@ -23,11 +23,14 @@ from stackops.executors.base import (
     EXIT_NOT_STARTED,
     EXIT_OK,
     EXIT_TIMED_OUT,
+    CheckReply,
+    CheckRequest,
     Resolver,
     RunRequest,
     RunResult,
     executor,
 )
+from stackops.executors.checks import node_environment, run_check_here
 from stackops.executors.payload import payload_bytes
 from stackops.processes import end_process_tree
 from stackops.secrets import redact, redact_data
@@ -55,14 +58,19 @@ class LocalExecutor:
         resolve: Resolver | None = None,
         python: str = sys.executable,
         env: Mapping[str, str] | None = None,
+        aws_env: Mapping[str, str] | None = None,
         grace: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`resolve` turns secret refs into values here (without it, the child resolves
-        them itself); `grace` is the time between SIGTERM and SIGKILL at a timeout."""
+        them itself); `grace` is the time between SIGTERM and SIGKILL at a timeout.
+
+        A node's processes (the agent, the services and commands it starts, health
+        checks) get `env` (default: ours) without its AWS settings, plus `aws_env`,
+        the node's own AWS access (the sandbox's endpoint): never our credentials."""
         self._resolve = resolve
         self._python = python
-        self._env = dict(os.environ if env is None else env)
+        self._env = node_environment(os.environ if env is None else env, aws_env)
         self._grace = grace
         self._clock = clock
 
@@ -130,6 +138,17 @@ class LocalExecutor:
                 code = EXIT_NO_REPORT
                 log = _join(log, "stackops: the agent exited 0 but printed no report")
         return result(code, report, log, timed_out=code == EXIT_TIMED_OUT)
+
+    def run_check(self, request: CheckRequest) -> CheckReply:
+        """Run a health check's command on the node (this host, under the node's root),
+        in the node's environment with the app's over it; never raises."""
+        try:
+            env, secrets = self._resolve(request.env) if self._resolve else (request.env, ())
+        except StackopsError as exc:
+            return CheckReply(None, error=f"cannot resolve the app's secrets: {exc}")
+        except Exception as exc:  # a resolver's bug must not take the dispatcher down
+            return CheckReply(None, error=f"secret resolver failed: {exc!r}")
+        return run_check_here(request, env, secrets, self._env)
 
     def _child_env(self) -> dict[str, str]:
         """Our environment, with this stackops importable whatever the child's cwd."""

@@ -8,6 +8,7 @@ the same bucket. SSM's own copy of the output is the fallback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shlex
@@ -22,10 +23,13 @@ from stackops.executors.base import (
     EXIT_NOT_STARTED,
     EXIT_OK,
     EXIT_TIMED_OUT,
+    CheckReply,
+    CheckRequest,
     RunRequest,
     RunResult,
     executor,
 )
+from stackops.executors.checks import check_payload_bytes
 from stackops.executors.payload import COMMAND_ID, payload_bytes
 
 if TYPE_CHECKING:
@@ -182,6 +186,46 @@ class SsmExecutor:
                 f"s3://{self._bucket.name}/{report_key(cid)}"
             )
         return result(code, report, _join(log, *trouble, status), ok=ok, timed_out=timed_out)
+
+    def run_check(self, request: CheckRequest) -> CheckReply:
+        """Run a health check's command on the instance: `stackops agent check` by SSM Run
+        Command, the request (with secret refs, resolved there) in S3; never raises."""
+        started = self._clock()
+        cid, instance = request.check_id, request.ec2_instance_id
+        if not COMMAND_ID.match(cid):
+            return CheckReply(None, error=f"check id {cid!r} is not valid")
+        url = f"s3://{self._bucket.name}/{payload_key(cid)}"
+        line = shlex.join([self._agent, "agent", "check", "--payload", url])
+        try:
+            self._bucket.put_object(
+                payload_key(cid), check_payload_bytes(request), content_type="application/json"
+            )
+            ssm_id = self._commands.send_shell(
+                instance,
+                [line],
+                execution_timeout=math.ceil(request.timeout) + 30,
+                comment=f"stackops health check {cid}",
+            )
+        except StackopsError as exc:
+            return CheckReply(None, error=f"cannot send the check to {instance}: {exc}")
+        invocation, _trouble = self._follow(ssm_id, instance, started + request.timeout)
+        if invocation is None or not invocation.finished:
+            with contextlib.suppress(StackopsError):
+                self._commands.cancel(ssm_id, instance)
+            last = invocation.status if invocation else "no invocation yet"
+            return CheckReply(None, error=f"SSM command {ssm_id} on {instance} still {last}")
+        try:
+            answer = json.loads(invocation.stdout)
+            return CheckReply(
+                answer.get("exit_code"), answer.get("output", ""), answer.get("error")
+            )
+        except (ValueError, AttributeError):
+            said = (invocation.stderr or invocation.stdout).strip().splitlines()
+            return CheckReply(
+                None,
+                error=f"SSM command {ssm_id} on {instance}: {invocation.status}, no check result"
+                + (f": {said[-1]}" if said else ""),
+            )
 
     def _follow(
         self, ssm_id: str, instance: str, timeout_at: float

@@ -172,7 +172,7 @@ class Activities:
                 node=node,
                 cookbook_paths=self.settings.cookbook_paths,
                 timeout=timeout or self.settings.timeout,
-                root=self._root(instance),
+                root=self.node_root(instance),
             )
             result = self.executor.run(request)
         except StackopsError as exc:
@@ -182,7 +182,8 @@ class Activities:
             result = RunResult(False, 70, None, f"not run: {type(exc).__name__}: {exc}", False, 0.0)
         return self._record(running, chosen, result, releases or {})
 
-    def _root(self, instance: Instance) -> str | None:
+    def node_root(self, instance: Instance) -> str | None:
+        """The instance's node folder in the sandbox (made if missing); None on AWS."""
         if self.settings.nodes_root is None:
             return None
         root = self.settings.nodes_root / (instance.ec2_instance_id or instance.instance_id)
@@ -216,23 +217,78 @@ class Activities:
 
     # -- the lifecycle ----------------------------------------------------------
     def boot(self, instance: Instance) -> Instance:
-        """Setup, then deploy of every app of its layers; online, or setup_failed."""
-        instance = self.set_status(instance, S.running_setup)
+        """Setup, then deploy of every app of its layers, each app health-checked as a
+        deployment would; online only when all that passed, else setup_failed with the
+        reason on the failed command and on the instance (`status_reason`)."""
+        instance = self.set_status(
+            instance.model_copy(update={"status_reason": None}), S.running_setup
+        )
         view = self.view(instance.stack_id)  # one read serves setup and deploy
         setup = self.run(self.new_command(instance, CommandType.setup), "setup", view=view)
         if setup.status is not CommandStatus.successful:
-            return self.set_status(instance, S.setup_failed)
+            return self._boot_failed(instance, f"setup failed: {setup.summary}")
         apps = view.apps_for(instance)
         if apps:
             deploy = self.new_command(instance, CommandType.deploy)
             releases = {app.shortname: self.release_id(deploy.command_id) for app in apps}
             done = self.run(deploy, "deploy", releases=releases, view=view)
             if done.status is not CommandStatus.successful:
-                return self.set_status(instance, S.setup_failed)
+                return self._boot_failed(instance, f"deploy failed: {done.summary}")
+            failure = self._check_apps(done, instance, apps)
+            if failure is not None:
+                return self._boot_failed(instance, failure)
         for group in view.target_groups(instance):
             if instance.ec2_instance_id:
                 self.services.target_groups.register(group, [instance.ec2_instance_id])
         return self.set_status(instance, S.online)
+
+    def _check_apps(self, deploy: Command, instance: Instance, apps: list[App]) -> str | None:
+        """Health-check each app the boot deployed (as a deployment does); their outcome
+        goes on the deploy command. Returns why the first failing one failed."""
+        from stackops.deploy.checks import check_app
+
+        notes: list[str] = []
+        failure: str | None = None
+        for app in apps:
+            try:
+                result = check_app(
+                    app,
+                    instance,
+                    executor=self.executor,
+                    sandbox=self.settings.sandbox,
+                    root=self.node_root(instance),
+                    secret_prefix=self.services.names.secret_prefix(),
+                    check_id=f"{deploy.command_id}-{app.shortname}",
+                )
+            except StackopsError as exc:
+                failure = f"health check of {app.shortname} could not run: {exc}"
+                break
+            if result is None:
+                continue
+            verdict = "passed" if result.ok else "failed"
+            notes.append(f"health check of {app.shortname} {verdict}: {result.detail}")
+            if not result.ok:
+                failure = notes[-1]
+                break
+        if notes or failure:
+            changes: dict[str, Any] = {
+                "summary": f"{deploy.summary}; {'; '.join(notes or [failure or ''])}"
+            }
+            if failure is not None:
+                changes.update(status=CommandStatus.failed, releases={})
+            updated = deploy.model_copy(update=changes)
+            self.services.commands.put(updated)
+            if failure is not None:
+                self.publisher.command_state(updated)
+        return failure
+
+    def _boot_failed(self, instance: Instance, reason: str) -> Instance:
+        """setup_failed (OpsWorks's status for a failed setup or boot deploy), with why."""
+        reason = reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 3] + "..."
+        log.warning("%s: %s", instance.hostname, reason)
+        return self.set_status(
+            instance.model_copy(update={"status_reason": reason}), S.setup_failed
+        )
 
     def shutdown(self, instance: Instance) -> Command:
         """Shutdown recipes, bounded by the longest shutdown timeout of its layers."""

@@ -21,7 +21,12 @@ def make_executor(services: Services, name: str) -> Executor:
 
     factory = get_executor(name)
     if name == "local":
-        return factory(resolve=lambda node: resolve_secret_refs(node, services.parameters.get_many))
+        from stackops.nodes import node_aws_environment
+
+        return factory(
+            resolve=lambda node: resolve_secret_refs(node, services.parameters.get_many),
+            aws_env=node_aws_environment(services.session.target),
+        )
     return factory(services.session, services.artifacts.name)
 
 

@@ -441,6 +441,9 @@ class Instance(_Record, InstanceSpec):
     port_offset: int = Field(default=0, ge=0)
     """stackops extension: added to service ports where nodes share one host (the sandbox),
     so services of different nodes never collide. Assigned at creation, never reused."""
+    status_reason: str | None = None
+    """stackops extension: why the instance is in a failed status (setup_failed: the boot's
+    failed setup, deploy or health check); cleared when it boots again."""
 
     def spec(self) -> InstanceSpec:
         """The user-set part of this instance."""

@@ -342,7 +342,7 @@ def test_an_error_inside_a_deployment_fails_it_instead_of_leaving_it_running(
 
     shop = Shop(stack_env, tmp_path)
 
-    def broken_health(self, app, instance):
+    def broken_health(self, app, instance, command_id):
         raise RuntimeError("health checker exploded")
 
     monkeypatch.setattr(DeploymentRunner, "_health", broken_health)
