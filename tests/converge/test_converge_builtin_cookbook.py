@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -141,3 +142,67 @@ def test_deploy_needs_a_release_but_setup_does_not(tmp_path: Path) -> None:
     assert run_recipes(["stackops::setup"], node, tmp_path).ok
     with pytest.raises(InvalidInput, match=r"deploy\.web\.release: a deploy needs a release id"):
         run_recipes(["stackops::deploy"], node, tmp_path)
+
+
+def test_a_deploy_deploys_only_the_apps_with_a_release_and_leaves_the_others(
+    tmp_path: Path, root: Path
+) -> None:
+    attrs = node(tmp_path, "r1")
+    api = dict(attrs["deploy"]["web"], application="api", deploy_to="/srv/www/api")
+    api["scm"] = {**api["scm"], "repository": str(bundle(tmp_path, "a1"))}
+    attrs["deploy"]["api"] = api
+    attrs["deploy"]["api"]["release"] = "a1"
+    assert run_recipes(["stackops::deploy"], attrs, root).ok  # the boot: both apps
+    api_pid = pid_of(root, "api")
+
+    # A deployment of web: api has no release in this run, and is left as it is.
+    attrs = node(tmp_path, "r2")
+    attrs["deploy"]["api"] = {**api, "release": None}
+    report = run_recipes(["stackops::deploy"], attrs, root)
+    assert report.ok, format_text(report)
+    assert (root / "srv/www/web/current/VERSION").read_text() == "r2"
+    assert (root / "srv/www/api/current/VERSION").read_text() == "a1"
+    assert pid_of(root, "api") == api_pid
+    assert not any("api" in r.resource for r in report.results if r.recipe == "stackops::deploy")
+
+    # An undeploy of web (marked by the command) leaves api too.
+    attrs["deploy"]["web"]["undeploy"] = True
+    assert run_recipes(["stackops::undeploy"], attrs, root).ok
+    assert not (root / "srv/www/web").exists()
+    assert (root / "srv/www/api/current/VERSION").read_text() == "a1"
+
+
+def test_environment_keys_must_be_variable_names_and_values_are_quoted(
+    tmp_path: Path, root: Path
+) -> None:
+    hostile = node(tmp_path, "r1", environment={"X;touch /tmp/pwned;Y": "v"})
+    with pytest.raises(InvalidInput, match=r"deploy\.web\.environment: 'X;touch"):
+        run_recipes(["stackops::deploy"], hostile, root)
+    assert not (root / "srv/www/web/shared/app.env").exists()
+
+    quoted = node(tmp_path, "r1", environment={"GREETING": "it's $(touch pwned) `id`"})
+    assert run_recipes(["stackops::deploy"], quoted, root).ok
+    env_file = root / "srv/www/web/shared/app.env"
+    sourced = subprocess.run(
+        ["sh", "-c", f'. {env_file} && printf %s "$GREETING"'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert sourced.stdout == "it's $(touch pwned) `id`"
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_node_json_is_readable_by_root_only_and_follows_a_changed_secret(
+    tmp_path: Path, root: Path
+) -> None:
+    attrs = node(tmp_path, "r1", environment={"API_TOKEN": "first-token"})
+    attrs["stackops"]["secret_keys"] = []  # a value resolved from Parameter Store, unmasked
+    assert run_recipes(["stackops::configure"], attrs, root).ok
+    path = root / "etc/stackops/node.json"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert "first-token" in path.read_text()
+    attrs["deploy"]["web"]["environment"] = {"API_TOKEN": "second-token"}
+    assert run_recipes(["stackops::configure"], attrs, root).ok
+    assert "first-token" not in path.read_text() and "second-token" in path.read_text()

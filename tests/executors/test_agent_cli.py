@@ -160,3 +160,28 @@ def test_the_engine_stops_before_the_executor_kills() -> None:
     assert engine_budget(1.0, 0.0) == 0.5
     assert engine_budget(600.0, 1.0) == 589.0
     assert engine_budget(0.2, 0.5) == 0.05
+
+
+def test_agent_check_runs_the_command_in_the_release_and_prints_its_result(
+    tmp_path: Path,
+) -> None:
+    current = tmp_path / "node/srv/www/web/current"
+    current.mkdir(parents=True)
+    (current / "health").write_text("ok")
+    payload = tmp_path / "check.json"
+    request = {
+        "check_id": "c-1-health-1",
+        "argv": ["sh", "-c", 'cat health; echo " $GREETING"'],
+        "cwd": "/srv/www/web/current",
+        "env": {"GREETING": "hello"},
+        "timeout": 5,
+        "root": str(tmp_path / "node"),
+    }
+    payload.write_text(json.dumps(request))
+    done = CliRunner().invoke(cli, ["agent", "check", "--payload", str(payload)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"exit_code": 0, "output": "ok hello\n", "error": None}
+
+    payload.write_text(json.dumps({**request, "argv": [], "bogus": 1}))
+    bad = CliRunner().invoke(cli, ["agent", "check", "--payload", str(payload)])
+    assert bad.exit_code == 2 and "field 'bogus' is not a field" in bad.stderr

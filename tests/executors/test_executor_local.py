@@ -175,3 +175,60 @@ def test_a_crashing_agent_is_a_result(tmp_path: Path) -> None:
     missing = LocalExecutor(python=str(tmp_path / "no-python")).run(request(tmp_path, ("w::x",)))
     assert (missing.ok, missing.exit_code) == (False, 125)
     assert "cannot start the agent" in missing.log
+
+
+# -- health-check commands on the node -----------------------------------------------------
+def test_a_check_runs_in_the_nodes_release_with_the_apps_env_never_the_callers(
+    tmp_path: Path,
+) -> None:
+    from stackops.executors import CheckRequest, LocalExecutor
+
+    node = tmp_path / "node"
+    current = node / "srv/www/web/current"
+    current.mkdir(parents=True)
+    (current / "health").write_text("ok")
+    caller = {"PATH": os.environ["PATH"], "AWS_SECRET_ACCESS_KEY": "dispatcher-secret"}
+    executor = LocalExecutor(
+        env=caller,
+        aws_env={"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"},
+        resolve=lambda env: ({**env, "TOKEN": "s3cret"}, ("s3cret",)),
+    )
+    script = (
+        'test -f health && test -z "$AWS_SECRET_ACCESS_KEY" && '
+        'echo "$GREETING $TOKEN $AWS_ENDPOINT_URL $STACKOPS_ROOT $PWD"'
+    )
+    reply = executor.run_check(
+        CheckRequest(
+            "c-1-h",
+            "i-0abc",
+            ("sh", "-c", script),
+            "/srv/www/web/current",
+            {"GREETING": "hello", "TOKEN": {"ssm": "/p"}},
+            5,
+            root=str(node),
+        )
+    )
+    assert reply.exit_code == 0, reply
+    assert reply.output.split() == [
+        "hello",
+        MASK,
+        "http://127.0.0.1:4566",
+        str(node),
+        str(current.resolve()),
+    ]
+
+
+def test_a_check_in_a_missing_release_or_past_its_timeout_is_a_failed_reply(
+    tmp_path: Path,
+) -> None:
+    from stackops.executors import CheckRequest, LocalExecutor
+
+    executor = LocalExecutor()
+    missing = executor.run_check(
+        CheckRequest("c-1-h", "i-0", ("true",), "/srv/www/web/current", {}, 5, str(tmp_path))
+    )
+    assert missing.exit_code is None and "no such folder on the node" in (missing.error or "")
+    slow = executor.run_check(
+        CheckRequest("c-1-h", "i-0", ("sleep", "5"), None, {}, 0.2, str(tmp_path))
+    )
+    assert slow.exit_code is None and "timed out after 0.2s" in (slow.error or "")

@@ -278,3 +278,55 @@ def test_exit_codes_from_invocations(
     status: str, details: str, code: int, expected: tuple[int, bool]
 ) -> None:
     assert exit_code(Invocation(status, details, code, "", "")) == expected
+
+
+def test_a_health_check_command_runs_on_the_instance_by_the_agent(
+    aws: boto3.session.Session, tmp_path: Path
+) -> None:
+    """The check goes to the instance (`stackops agent check`), its secret refs resolved
+    there; the dispatcher's credentials are not in its environment."""
+    from stackops.executors import CheckRequest
+
+    aws.client("s3").create_bucket(Bucket="artifacts")
+    aws.client("ssm").put_parameter(Name="/shop/token", Value="t0ken-42", Type="SecureString")
+    current = tmp_path / "srv/www/web/current"
+    current.mkdir(parents=True)
+    (current / "health").write_text("ok")
+    from stackops.aws.s3 import Bucket
+
+    ssm = AgentBySsm()
+    session = AwsSession(Target("account", "us-east-1"))
+    executor = SsmExecutor.with_adapters(ssm, Bucket(session, "artifacts"))
+    script = (
+        'test -f health && test "$TOKEN" = t0ken-42 && test -z "$AWS_SECRET_ACCESS_KEY" '
+        '&& echo "healthy $TOKEN"'
+    )
+    reply = executor.run_check(
+        CheckRequest(
+            check_id="c-9-health-1",
+            ec2_instance_id="i-0abc",
+            argv=("sh", "-c", script),
+            cwd="/srv/www/web/current",
+            env={"TOKEN": {"ssm": "/shop/token"}},
+            timeout=10,
+            root=str(tmp_path),
+        )
+    )
+    assert reply.exit_code == 0, reply
+    assert reply.output.strip() == f"healthy {MASK}"  # its own output, the secret masked
+    (line,) = ssm.sent
+    assert line == "stackops agent check --payload s3://artifacts/payloads/c-9-health-1.json"
+    stored = aws.client("s3").get_object(Bucket="artifacts", Key="payloads/c-9-health-1.json")
+    assert json.loads(stored["Body"].read())["env"] == {"TOKEN": {"ssm": "/shop/token"}}
+
+
+def test_a_check_that_cannot_be_sent_is_a_reply_not_an_exception() -> None:
+    from stackops.executors import CheckRequest
+
+    class Refusing(AgentBySsm):
+        def send_shell(self, *args: Any, **kwargs: Any) -> str:
+            raise AwsFailure("ssm:SendCommand failed: InvalidInstanceId")
+
+    executor = SsmExecutor.with_adapters(Refusing(), MemoryBucket())
+    reply = executor.run_check(CheckRequest("c-1-h", "i-0gone", ("true",), None, {}, 5))
+    assert reply.exit_code is None and "InvalidInstanceId" in (reply.error or "")
