@@ -200,18 +200,26 @@ def tell_lifecycle(story: Story) -> None:
         return {current[h]["Status"] for h in hosts}
 
     ids = instances()
-    story.say("Start the load balancer and three app servers.")
-    for host in ("lb1", "app1", "app2", "app3"):
+    story.say(
+        """Start the load balancer and three app servers; follow the last one with --wait
+        (progress on stderr, exit 0 once it is online)."""
+    )
+    for host in ("lb1", "app1", "app2"):
         story.run(f"start-instance --instance-id {ids[host]['InstanceId']}")
+    story.run(f"start-instance --instance-id {ids['app3']['InstanceId']} --wait")
     story.wait_for(
         "all four are online", lambda: statuses("lb1", "app1", "app2", "app3") == {"online"}
     )
     story.run(f"describe-instances --stack-id {stack['StackId']} --output table")
     story.say(
         """Each app server ran setup, then deployed the web app, went online, and then every
-        online instance ran configure. app1's commands:"""
+        online instance ran configure. Online means verified: the web service was checked
+        listening on its port, and the app's health check passed. app1's commands:"""
     )
-    story.commands(ids["app1"]["InstanceId"])
+    booted = story.commands(ids["app1"]["InstanceId"])
+    deploy = next(c for c in booted if c["Type"] == "deploy")
+    story.say("The converge report of app1's deploy: the service is started, then checked.")
+    story.run(f"logs {deploy['CommandId']}")
     lb_conf = home / "nodes" / instances()["lb1"]["Ec2InstanceId"] / "etc/lb/backends.conf"
     story.say(f"The load balancer's configuration, rendered by lb::configure ({lb_conf.name}):")
     print(textwrap.indent(lb_conf.read_text().rstrip(), "  "))
@@ -280,6 +288,12 @@ def tell_deployments(
         f"""update-app --app-id {app_id} --app-source '{{"Type": "archive", "Url": "{broken}"}}'"""
     )
     deploy("--comment 'v2 (broken)'")
+    last = story.run(f"describe-deployments --app-id {app_id}", show=False)["Deployments"][0]
+    story.say("Its record says what happened and why: each command, failed or rolled back.")
+    found = story.run(f"describe-commands --deployment-id {last['DeploymentId']}", show=False)
+    print(f"\n$ stackops describe-commands --deployment-id {last['DeploymentId']}", flush=True)
+    for c in found["Commands"]:
+        print(f"  {c['Type']:<10} {c['Status']:<11} {c.get('Summary', '')}")
     story.say("The fixed v2, pilot first: one instance, its health check, then the rest.")
     story.run(
         f"""update-app --app-id {app_id} --app-source '{{"Type": "archive", "Url": "{fixed}"}}'"""

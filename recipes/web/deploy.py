@@ -19,7 +19,9 @@ def recipe(run: Run) -> None:
     app = node.get("deploy", {}).get("web")
     if app:
         deploy_to = app.get("deploy_to", "/srv/www/web")
-        serve, watched = f"{deploy_to}/current", [f"release[{deploy_to}]"]
+        serve = f"{deploy_to}/current"
+        # Restart on a new release of web; a run deploying another app leaves it serving.
+        watched = [f"release[{deploy_to}]"] if app.get("release") else []
     else:
         site = run.directory("/srv/web/site", mode=0o755)
         page = run.file("/srv/web/site/index.html", source="index.html", requires=[site])

@@ -8,8 +8,6 @@ a lease left by a dead dispatcher expires and is taken over.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stackops.deploy.runner import LEASE_SECONDS, deployment_lease
@@ -288,30 +286,3 @@ def abort_deployment(services: Services, deployment_id: str) -> str:
     if paused:
         services.queue.send(deployment_request_message(deployment_id))
     return "aborting: switched instances go back to their previous release"
-
-
-def wait_for_deployment(
-    services: Services,
-    deployment_id: str,
-    *,
-    on_progress: Callable[[Deployment], None],
-    interval: float = 1.0,
-    timeout: float = 3600.0,
-) -> Deployment:
-    """Poll until the deployment ends or pauses; `on_progress` sees every change."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        deployment = services.deployments.get(deployment_id)
-        seen = (
-            deployment.status,
-            [(b.status, len(b.failed_instance_ids)) for b in deployment.batches],
-        )
-        if seen != last:
-            on_progress(deployment)
-            last = seen
-        if deployment.status is not DeploymentStatus.running:
-            return deployment
-        if time.monotonic() > deadline:
-            raise Conflict(f"deployment {deployment_id} still running after {timeout:.0f} s")
-        time.sleep(interval)

@@ -37,7 +37,19 @@ if TYPE_CHECKING:
 )
 @click.option("--max-failures", help="Instances that may fail: N or N% (default 0).")
 @click.option("--pause", is_flag=True, help="half: hold after the first half until continued.")
-@click.option("--wait", is_flag=True, help="Follow it to its end; exit status says how it went.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Follow it to its end, progress on stderr; exit 0 successful (or paused, as "
+    "asked), 1 failed or not ended within --wait-timeout.",
+)
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=1),
+    default=3600,
+    show_default=True,
+    help="Seconds --wait follows it.",
+)
 @click.pass_context
 def create_deployment(
     ctx: click.Context,
@@ -54,6 +66,7 @@ def create_deployment(
     max_failures: str | None,
     pause: bool,
     wait: bool,
+    wait_timeout: float,
 ) -> None:
     """Run a command (deploy, rollback, setup, configure, ...) on a stack's instances."""
     from stackops.api.deployments import create_deployment as create
@@ -81,19 +94,28 @@ def create_deployment(
     if not wait:
         show(ctx, result)
         return
-    from stackops.api.deployments import wait_for_deployment
+    from stackops.api.waiting import wait_for_deployment
 
-    done = wait_for_deployment(svc, result["DeploymentId"], on_progress=_progress)
+    ended = wait_for_deployment(
+        svc, result["DeploymentId"], on_progress=_progress, timeout=wait_timeout
+    )
+    done = ended.record
     show(
         ctx,
         {"DeploymentId": done.deployment_id, "Status": done.status.value, "Message": done.message},
     )
-    if done.status.value == "failed":
+    if not ended.ok:
         ctx.exit(1)
 
 
-def _progress(deployment: Deployment) -> None:
+def _progress(deployment: Deployment, stalled: float) -> None:
     """One line per change, on stderr (stdout stays the JSON result)."""
+    if stalled:
+        note(
+            f"{deployment.status.value} for {stalled:.0f} s with no change: "
+            "is 'stackops dispatch' running?"
+        )
+        return
     parts = []
     for batch in deployment.batches:
         failed = len(batch.failed_instance_ids)
@@ -102,7 +124,10 @@ def _progress(deployment: Deployment) -> None:
             case "successful" | "failed":
                 parts.append(f"batch {batch.index + 1}: {size - failed} done, {failed} failed")
             case "running":
-                parts.append(f"batch {batch.index + 1}: running {size}")
+                switched = len(batch.switched_instance_ids)
+                parts.append(
+                    f"batch {batch.index + 1}: running {size}, {switched} switched, {failed} failed"
+                )
             case _:
                 parts.append(f"batch {batch.index + 1}: {size} pending")
     line = "; ".join(parts) or "starting"

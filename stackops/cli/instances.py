@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from stackops.api import instances as api
 from stackops.cli.context import services, show
+from stackops.cli.output import note
 from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
-from stackops.model.resources import InstanceSpec
+from stackops.model.resources import Instance, InstanceSpec
 
 
 @click.command("create-instance", cls=AwsStyleCommand)
@@ -65,13 +67,39 @@ def delete_instance(ctx: click.Context, instance_id: str, **_: Any) -> None:
     show(ctx, None, f"deleted instance {instance_id}")
 
 
+def wait_options(verb: str, goal: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--wait and --wait-timeout, worded for `verb`."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        function = click.option(
+            "--wait-timeout",
+            type=click.FloatRange(min=1),
+            default=900,
+            show_default=True,
+            help="Seconds --wait follows it.",
+        )(function)
+        return click.option(
+            "--wait",
+            is_flag=True,
+            help=f"Follow the instance until it is {goal}, progress on stderr; exit 0 when "
+            f"{goal}, 1 when it ends otherwise or not within --wait-timeout. "
+            f"The dispatcher does the work ({verb}).",
+        )(function)
+
+    return decorate
+
+
 @click.command("start-instance")
 @click.option("--instance-id", required=True)
+@wait_options("setup and deploy, then online", "online")
 @click.pass_context
-def start_instance(ctx: click.Context, instance_id: str) -> None:
+def start_instance(ctx: click.Context, instance_id: str, wait: bool, wait_timeout: float) -> None:
     """Launch an instance's EC2 instance (setup runs when the dispatcher sees it boot)."""
-    api.start_instance(services(ctx), instance_id)
+    svc = services(ctx)
+    api.start_instance(svc, instance_id)
     show(ctx, None, f"starting instance {instance_id}")
+    if wait:
+        _wait(ctx, svc, instance_id, "online", wait_timeout)
 
 
 @click.command("stop-instance")
@@ -81,11 +109,43 @@ def start_instance(ctx: click.Context, instance_id: str) -> None:
     default=False,
     help="Skip shutdown recipes; stop now, whatever the status.",
 )
+@wait_options("shutdown recipes, then EC2 stops it", "stopped")
 @click.pass_context
-def stop_instance(ctx: click.Context, instance_id: str, force: bool) -> None:
+def stop_instance(
+    ctx: click.Context, instance_id: str, force: bool, wait: bool, wait_timeout: float
+) -> None:
     """Stop an instance: shutdown recipes, then EC2 stops it (instance store: terminated)."""
-    outcome = api.stop_instance(services(ctx), instance_id, force=force)
+    svc = services(ctx)
+    outcome = api.stop_instance(svc, instance_id, force=force)
     show(ctx, None, f"instance {instance_id}: {outcome}")
+    if wait:
+        _wait(ctx, svc, instance_id, "stopped", wait_timeout)
+
+
+def _wait(ctx: click.Context, svc: Any, instance_id: str, until: str, timeout: float) -> None:
+    """Follow the instance; its last state on stdout, exit 1 unless it got `until`."""
+    from stackops.api.waiting import wait_for_instance
+
+    ended = wait_for_instance(svc, instance_id, until=until, on_progress=_progress, timeout=timeout)
+    last = ended.record
+    answer = {"InstanceId": last.instance_id, "Status": last.status.value}
+    if last.status_reason:
+        answer["StatusReason"] = last.status_reason
+    show(ctx, answer)
+    if not ended.ok:
+        ctx.exit(1)
+
+
+def _progress(instance: Instance, stalled: float) -> None:
+    """One line per change on stderr: `app1: running_setup`."""
+    if stalled:
+        note(
+            f"{instance.hostname}: {instance.status.value} for {stalled:.0f} s with no change: "
+            "is 'stackops dispatch' running (and on a sandbox, 'stackops watch')?"
+        )
+        return
+    reason = f" ({instance.status_reason})" if instance.status_reason else ""
+    note(f"{instance.hostname}: {instance.status.value}{reason}")
 
 
 @click.command("reboot-instance")

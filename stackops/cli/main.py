@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "describe-apps": "stackops.cli.apps:describe_apps",
     "update-app": "stackops.cli.apps:update_app",
     "delete-app": "stackops.cli.apps:delete_app",
+    "upload-app-bundle": "stackops.cli.bundles:upload_app_bundle",
     "create-instance": "stackops.cli.instances:create_instance",
     "describe-instances": "stackops.cli.instances:describe_instances",
     "update-instance": "stackops.cli.instances:update_instance",

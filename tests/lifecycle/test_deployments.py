@@ -103,19 +103,39 @@ V1 = "<h1>web v1</h1>"
 def test_rolling_then_broken_rolled_back_then_pilot_then_rollback(stack_env, tmp_path):
     shop = Shop(stack_env, tmp_path)
     assert set(shop.pages().values()) == {V1}
+    # The boot deploy was health-checked like any other.
+    boot_deploy = stack_env.commands("app1")[1]
+    assert boot_deploy["Type"] == "deploy" and boot_deploy["Status"] == "successful"
+    assert "health check of web passed: HTTP 200 from http://127.0.0.1:" in boot_deploy["Summary"]
 
     rolled = shop.deploy("--strategy", "rolling", "--batch-size", "1", "--comment", "v1 again")
     assert rolled["Status"] == "successful" and len(rolled["Batches"]) == 3
     assert rolled["Command"] == {"Name": "deploy", "Args": {}}
+    assert all(b["SwitchedInstanceIds"] == b["InstanceIds"] for b in rolled["Batches"])
+    verified = stack_env.run("describe-commands", "--deployment-id", rolled["DeploymentId"])
+    assert all("health check passed: HTTP 200" in c["Summary"] for c in verified["Commands"])
 
     shop.source(shop.v2_broken)
     broken = shop.deploy()
     assert broken["Status"] == "failed"
-    assert "rolled back 3 instance(s)" in broken["Message"]
+    assert broken["Message"].startswith("3 of 3 instance(s) failed: app")
+    assert "health check failed: HTTP 404 from http://127.0.0.1:" in broken["Message"]
+    assert broken["Message"].endswith("; rolled back 3 instance(s)")
+    (batch,) = broken["Batches"]
+    assert batch["Status"] == "failed"
+    assert sorted(batch["SwitchedInstanceIds"]) == sorted(batch["InstanceIds"])
+    assert sorted(batch["FailedInstanceIds"]) == sorted(batch["InstanceIds"])
     assert set(shop.pages().values()) == {V1}  # every instance still serves v1
     commands = stack_env.run("describe-commands", "--deployment-id", broken["DeploymentId"])
     kinds = sorted(c["Type"] for c in commands["Commands"])
     assert kinds == ["deploy"] * 3 + ["rollback"] * 3
+    assert sorted(c["CommandId"] for c in commands["Commands"]) == sorted(broken["CommandIds"])
+    for command in commands["Commands"]:
+        if command["Type"] == "deploy":  # its run passed, its health check did not
+            assert command["Status"] == "failed"
+            assert "health check failed: HTTP 404" in command["Summary"]
+        else:
+            assert command["Status"] == "successful"
 
     shop.source(shop.v2)
     fixed = shop.deploy("--strategy", "pilot")
@@ -341,13 +361,19 @@ def test_an_error_inside_a_deployment_fails_it_instead_of_leaving_it_running(
     from stackops.deploy.runner import DeploymentRunner
 
     shop = Shop(stack_env, tmp_path)
+    shop.source(shop.v2)
 
     def broken_health(self, app, instance, command_id):
         raise RuntimeError("health checker exploded")
 
     monkeypatch.setattr(DeploymentRunner, "_health", broken_health)
     done = shop.deploy()
-    assert done["Status"] == "failed" and "health checker exploded" in done["Message"]
+    assert done["Status"] == "failed"
+    # The error came after the first switch: the failure policy still applies, and says so.
+    assert done["Message"].startswith("error: health checker exploded; rolled back ")
+    switched = [i for b in done["Batches"] for i in b["SwitchedInstanceIds"]]
+    assert switched and done["Message"].endswith(f"rolled back {len(switched)} instance(s)")
+    assert set(shop.pages().values()) == {V1}
 
 
 def test_bad_deployment_options_are_named(stack_env, tmp_path):
@@ -369,3 +395,114 @@ def test_bad_deployment_options_are_named(stack_env, tmp_path):
         assert result.exit_code == 2, (args, result.output)
         assert expected in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.output
+
+
+ONE = STACK.replace(
+    "  - {hostname: app2, layers: [app], instance_type: t3.micro}\n"
+    "  - {hostname: app3, layers: [app], instance_type: t3.micro}\n",
+    "",
+)
+
+
+def test_the_first_rollback_returns_to_the_release_the_instances_booted_on(stack_env, tmp_path):
+    shop = Shop(stack_env, tmp_path, ONE)
+    shop.source(shop.v2)
+    assert shop.deploy()["Status"] == "successful"
+    assert set(shop.pages().values()) == {"web v2"}
+    back = shop.deploy(command='{"Name": "rollback"}')  # refused before: no earlier deployment
+    assert back["Status"] == "successful", back["Message"]
+    assert back.get("RollbackOf") is None
+    assert set(shop.pages().values()) == {V1}
+    again = stack_env.invoke(*shop.create_args(command='{"Name": "rollback"}'))
+    assert again.exit_code == 2 and "no earlier successful deployment" in again.stderr
+
+
+def test_a_boot_whose_app_fails_its_health_check_is_not_online(stack_env, tmp_path):
+    env = stack_env
+    env.apply(ONE.replace("path: /health", "path: /missing"), tmp_path)
+    env.start("app1")
+    env.watch()
+    env.dispatch()
+    app1 = env.instances()["app1"]
+    assert app1["Status"] == "setup_failed"
+    assert app1["StatusReason"].startswith("health check of web failed: HTTP 404 from http://")
+    setup, deploy = env.commands("app1")[:2]
+    assert setup["Status"] == "successful"
+    assert deploy["Type"] == "deploy" and deploy["Status"] == "failed"
+    assert "health check of web failed: HTTP 404" in deploy["Summary"]
+
+
+COMMAND_CHECK = (
+    '{command: [sh, -c, \'test -f health && test "$GREETING" = hello'
+    ' && test -z "$AWS_SECRET_ACCESS_KEY"\'], retries: 2, interval: 0.2, timeout: 5}'
+)
+
+
+def test_a_command_health_check_runs_on_the_node_in_the_release_with_the_apps_env(
+    stack_env, tmp_path
+):
+    """Before, it ran on the dispatcher's host, in its folder, with its environment and
+    AWS credentials: `health` was not found, $GREETING unset, the credentials there."""
+    stack = ONE.replace(
+        "    health_check: {path: /health, port: PORT_BASE, retries: 3, interval: 0.2, timeout: 1}",
+        f"    environment: [{{key: GREETING, value: hello}}]\n    health_check: {COMMAND_CHECK}",
+    )
+    shop = Shop(stack_env, tmp_path, stack)
+    shop.source(shop.v2)  # has a `health` file in its release
+    done = shop.deploy()
+    assert done["Status"] == "successful", done["Message"]
+    shop.source(shop.v2_broken)  # has none
+    broken = shop.deploy()
+    assert broken["Status"] == "failed"
+    assert "health check failed: sh exited 1 (after 2 attempts)" in broken["Message"]
+    assert set(shop.pages().values()) == {"web v2"}
+
+
+TWO_APPS = ONE.replace(
+    "instances:\n",
+    "  - shortname: api\n"
+    "    app_source: {type: archive, url: API_V1}\n"
+    "    layers: [app]\n"
+    "instances:\n",
+)
+
+
+def test_a_layer_with_two_apps_deploys_each_on_its_own(stack_env, tmp_path):
+    api_v1 = tarball(tmp_path / "api-v1.tgz", {"VERSION": "api v1"})
+    shop = Shop(stack_env, tmp_path, TWO_APPS.replace("API_V1", str(api_v1)))
+    apps = {a["Shortname"]: a["AppId"] for a in stack_env.run(
+        "describe-apps", "--stack-id", stack_env.stack_id)["Apps"]}  # fmt: skip
+    shop.app_id = apps["web"]
+    node = stack_env.node("app1")
+
+    def current(app: str) -> str:
+        return (node / f"srv/www/{app}/current").resolve().name
+
+    web_before, api_before = current("web"), current("api")
+    api_v2 = tarball(tmp_path / "api-v2.tgz", {"VERSION": "api v2"})
+    stack_env.run(
+        "update-app",
+        "--app-id",
+        apps["api"],
+        "--app-source",
+        json.dumps({"Type": "archive", "Url": str(api_v2)}),
+    )
+    made = stack_env.run(
+        "create-deployment",
+        "--stack-id",
+        stack_env.stack_id,
+        "--app-id",
+        apps["api"],
+        "--command",
+        '{"Name": "deploy"}',
+    )
+    stack_env.dispatch()
+    done = shop.describe(made["DeploymentId"])
+    assert done["Status"] == "successful", done["Message"]  # failed before: "deploy.web.release"
+    assert (node / "srv/www/api/current/VERSION").read_text() == "api v2"
+    assert current("web") == web_before  # web left as it was
+    assert current("api") != api_before
+    shop.source(shop.v2)
+    assert shop.deploy()["Status"] == "successful"
+    assert set(shop.pages().values()) == {"web v2"}
+    assert (node / "srv/www/api/current/VERSION").read_text() == "api v2"
