@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import textwrap
 import time
@@ -110,7 +109,10 @@ def test_a_run_hung_in_python_is_killed_with_its_processes_but_not_its_services(
         assert not alive(fg) and not alive(own)
         assert alive(service)
     finally:
-        os.kill(service, signal.SIGKILL)
+        from stackops.nodes import end_nodes
+
+        end_nodes(tmp_path, grace=0.5)  # the node "node": its keeper and the service
+    assert not alive(service)
 
 
 def test_secrets_are_masked_in_report_and_log(tmp_path: Path) -> None:
