@@ -131,11 +131,29 @@ def reset_sandbox(endpoint_url: str) -> None:
         pass
 
 
-def find_free_port(host: str = SANDBOX_HOST) -> int:
-    """A port nobody listens on now (tests use one each, never 4566)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+def find_free_port(host: str = SANDBOX_HOST, *, port_block: int | None = None) -> int:
+    """A port nobody listens on now (tests use one each, never 4566).
+
+    With `port_block`, one whose sandbox hands its nodes that block of ports
+    (`stackops.nodes.port_block`): sandboxes given different blocks never share a port.
+    """
+    if port_block is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            return int(sock.getsockname()[1])
+    import random
+
+    from stackops.nodes import PORT_BLOCKS
+
+    first = 33000 + random.randrange(1000) * PORT_BLOCKS + port_block % PORT_BLOCKS
+    for port in range(first, 65000, PORT_BLOCKS):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        return port
+    raise StackopsError(f"found no free port in port block {port_block}")
 
 
 def port_is_free(host: str, port: int) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stackops.sandbox import find_free_port
+from tests.helpers import sandbox_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.server
 def test_demo_story_runs_to_the_end(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(STACKOPS_HOME=str(tmp_path), STACKOPS_SANDBOX_PORT=str(find_free_port()))
+    env.update(STACKOPS_HOME=str(tmp_path), STACKOPS_SANDBOX_PORT=str(sandbox_port()))
     done = subprocess.run(
         [sys.executable, "-m", "stackops.demo"],
         cwd=ROOT,

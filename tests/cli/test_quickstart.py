@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from stackops.sandbox import find_free_port
+from tests.helpers import sandbox_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_readme_quickstart_runs_as_written(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
         STACKOPS_HOME=str(tmp_path / ".stackops"),
-        STACKOPS_SANDBOX_PORT=str(find_free_port()),  # tests run in parallel: not 4566
+        STACKOPS_SANDBOX_PORT=str(sandbox_port()),  # tests run in parallel: not 4566
         AWS_CONFIG_FILE="/dev/null",
         AWS_SHARED_CREDENTIALS_FILE="/dev/null",
     )

@@ -113,3 +113,11 @@ def test_sandbox_ports_derive_from_the_sandbox_port():
     # A service declared on 8000 stays below Linux's ephemeral ports (32768) on any sandbox.
     highest = max(port_block(f"http://127.0.0.1:{p}") for p in range(1024, 65536))
     assert 8000 + port_offset(highest, 99) < 32768
+
+
+def test_a_free_port_can_be_chosen_in_a_port_block():
+    from stackops.nodes import PORT_BLOCKS
+    from stackops.sandbox import find_free_port
+
+    for block in (0, 13, 23):
+        assert find_free_port(port_block=block) % PORT_BLOCKS == block

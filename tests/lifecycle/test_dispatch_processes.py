@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from stackops.sandbox import find_free_port, start_sandbox, stop_sandbox
+from stackops.sandbox import start_sandbox, stop_sandbox
+from tests.helpers import sandbox_port
 from tests.lifecycle.conftest import ROOT, stop_services
 
 STACK = """\
@@ -41,7 +42,7 @@ def test_two_dispatcher_processes_never_overlap_on_an_instance(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["STACKOPS_HOME"] = str(home)
-    info = start_sandbox(home, find_free_port())
+    info = start_sandbox(home, sandbox_port())
 
     def stackops(*args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
