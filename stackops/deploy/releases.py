@@ -9,10 +9,11 @@ rollback after one deployment returns each instance to the release it booted on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from stackops.errors import InvalidInput
 from stackops.lifecycle.attributes import deep_merge
 from stackops.model.commands import Command, CommandStatus, CommandType
 from stackops.model.deployments import Deployment
@@ -51,11 +52,12 @@ class RunPlan:
 def plan_run(
     deployment: Deployment,
     app_shortname: str | None,
-    history: Sequence[Command],
+    history: Callable[[], Sequence[Command]],
     *,
     switch_back_to: str | None = None,
 ) -> RunPlan:
-    """What `deployment` runs on an instance whose commands are `history` (oldest first).
+    """What `deployment` runs on an instance; `history` reads its commands (oldest first),
+    called only when the run needs the release the instance is on.
 
     Only the deployment's app gets a release in this run (`releases`), so the
     built-in deploy leaves the node's other apps as they are; its `deploy` attributes
@@ -74,9 +76,11 @@ def plan_run(
         return RunPlan(kind, activity, custom, recipes=recipes)
     boot_rollback = name == C.rollback and deployment.rollback_of is None
     if switch_back_to is None and boot_rollback:
-        switch_back_to = boot_release(history, app_shortname)
+        switch_back_to = boot_release(history(), app_shortname)
+        if switch_back_to is None:
+            raise InvalidInput(f"no release of {app_shortname} from its boot on this instance")
     own = deployment.release if name in SWITCHES else None
-    release = switch_back_to or own or release_of(history, app_shortname)
+    release = switch_back_to or own or release_of(history(), app_shortname)
     override: dict[str, Any] = {}
     if deployment.app_source and switch_back_to is None and name in SWITCHES:
         override["scm"] = {

@@ -292,9 +292,11 @@ class DeploymentRunner:
         switch_back_to: str | None,
     ) -> Command:
         """One command of this deployment on one instance, under the instance's lease."""
-        history = self.services.commands.for_instance(instance.instance_id)
         plan = plan_run(
-            deployment, app.shortname if app else None, history, switch_back_to=switch_back_to
+            deployment,
+            app.shortname if app else None,
+            lambda: self.services.commands.for_instance(instance.instance_id),
+            switch_back_to=switch_back_to,
         )
         command = self.activities.new_command(
             instance, plan.kind, deployment_id=deployment.deployment_id

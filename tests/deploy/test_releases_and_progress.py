@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from stackops.deploy.progress import ProgressLog, failure_message
 from stackops.deploy.releases import boot_release, plan_run, release_of
-from stackops.errors import NotFound
+from stackops.errors import InvalidInput, NotFound
 from stackops.model.commands import Command, CommandStatus, CommandType
 from stackops.model.deployments import BatchProgress, Deployment
 
@@ -59,8 +61,12 @@ def test_release_history_counts_the_boot_deploy_as_the_first_release() -> None:
     assert release_of([], "web") is None
 
 
+def unread() -> list[Command]:
+    raise AssertionError("this run needs no history")
+
+
 def test_a_deploy_gives_a_release_to_its_own_app_only() -> None:
-    plan = plan_run(deployment(), "web", HISTORY)
+    plan = plan_run(deployment(), "web", unread)  # its own release: no history read
     assert plan.kind is CommandType.deploy and plan.activity == "deploy"
     assert plan.releases == {"web": "r-d2"}  # the other apps of the node get none
     assert plan.custom_json == {
@@ -70,19 +76,21 @@ def test_a_deploy_gives_a_release_to_its_own_app_only() -> None:
 
 def test_a_rollback_past_the_first_deployment_goes_to_the_boot_release() -> None:
     rollback = deployment(command={"Name": "rollback"}, release=None, app_source=None)
-    plan = plan_run(rollback, "web", HISTORY)
+    plan = plan_run(rollback, "web", lambda: HISTORY)
     assert plan.kind is CommandType.rollback
     assert plan.releases == {"web": "r-boot"}
     assert plan.custom_json == {"deploy": {"web": {"switch_back": True}}}
+    with pytest.raises(InvalidInput, match="no release of web from its boot"):
+        plan_run(rollback, "web", lambda: HISTORY[1:])
 
 
 def test_switching_back_start_and_undeploy() -> None:
-    back = plan_run(deployment(), "web", HISTORY, switch_back_to="r-d1")
+    back = plan_run(deployment(), "web", lambda: HISTORY, switch_back_to="r-d1")
     assert back.kind is CommandType.rollback and back.releases == {"web": "r-d1"}
     assert back.custom_json == {"deploy": {"web": {"switch_back": True}}}
-    start = plan_run(deployment(command={"Name": "restart"}, release=None), "web", HISTORY)
+    start = plan_run(deployment(command={"Name": "restart"}, release=None), "web", lambda: HISTORY)
     assert start.releases == {"web": "r-d2"}  # the release it is on
-    gone = plan_run(deployment(command={"Name": "undeploy"}, release=None), "web", HISTORY)
+    gone = plan_run(deployment(command={"Name": "undeploy"}, release=None), "web", lambda: HISTORY)
     assert gone.activity == "undeploy" and gone.releases == {}
     assert gone.custom_json == {"deploy": {"web": {"undeploy": True}}}
     recipes = deployment(
@@ -91,7 +99,7 @@ def test_switching_back_start_and_undeploy() -> None:
         release=None,
         app_source=None,
     )
-    plan = plan_run(recipes, None, HISTORY)
+    plan = plan_run(recipes, None, unread)
     assert plan.recipes == ["web::configure"] and plan.releases == {}
 
 
