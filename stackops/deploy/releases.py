@@ -1,10 +1,12 @@
 """What a deployment runs on one instance, and which release each instance is on.
 
 Pure: deployments and command records in, run parameters and release ids out.
-An instance's release history is its successful commands that switched a
-release (`Command.releases`): the deploy at boot (no deployment), deployments'
-deploys and rollbacks. The boot deploy counts as the app's first release, so a
-rollback after one deployment returns each instance to the release it booted on.
+An instance's release history is its commands that switched a release
+(`Command.releases`, recorded only when the switch was made: a run that failed
+before it records none, one whose health check failed after it keeps them):
+the deploy at boot (no deployment), deployments' deploys and rollbacks. The boot
+deploy counts as the app's first release, so a rollback after one deployment
+returns each instance to the release it booted on.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from stackops.errors import InvalidInput
 from stackops.lifecycle.attributes import deep_merge
-from stackops.model.commands import Command, CommandStatus, CommandType
+from stackops.model.commands import Command, CommandType
 from stackops.model.deployments import Deployment
 from stackops.model.enums import DeploymentCommandName as C
 
@@ -100,12 +102,12 @@ def plan_run(
 def release_of(
     history: Sequence[Command], app_shortname: str, *, before: str | None = None
 ) -> str | None:
-    """The release of the app an instance is on (its last successful switch); with
-    `before`, leaving out the commands of that deployment: the one it had before it."""
+    """The release of the app an instance is on (its last switch); with `before`,
+    leaving out the commands of that deployment: the one it had before it."""
     for command in reversed(history):
         if before is not None and command.deployment_id == before:
             continue
-        if command.status is CommandStatus.successful and app_shortname in command.releases:
+        if app_shortname in command.releases:
             return command.releases[app_shortname]
     return None
 
@@ -116,7 +118,6 @@ def boot_release(history: Sequence[Command], app_shortname: str) -> str | None:
         if (
             command.deployment_id is None
             and command.type is CommandType.deploy
-            and command.status is CommandStatus.successful
             and app_shortname in command.releases
         ):
             return command.releases[app_shortname]

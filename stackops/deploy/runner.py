@@ -274,8 +274,8 @@ class DeploymentRunner:
     def _annotate(self, command: Command, note: str, ok: bool) -> None:
         """Add the health check's outcome to a command's record; a failed check fails it."""
         changes: dict[str, Any] = {"summary": clip(f"{command.summary}; {note}", 1500)}
-        if not ok:
-            changes.update(status=CommandStatus.failed, releases={})
+        if not ok:  # failed, yet it did switch: its releases stay the instance's history
+            changes["status"] = CommandStatus.failed
         updated = command.model_copy(update=changes)
         self.services.commands.put(updated)
         if not ok:

@@ -274,8 +274,8 @@ class Activities:
             changes: dict[str, Any] = {
                 "summary": f"{deploy.summary}; {'; '.join(notes or [failure or ''])}"
             }
-            if failure is not None:
-                changes.update(status=CommandStatus.failed, releases={})
+            if failure is not None:  # failed, yet it did switch: its releases stay
+                changes["status"] = CommandStatus.failed
             updated = deploy.model_copy(update=changes)
             self.services.commands.put(updated)
             if failure is not None:

@@ -48,12 +48,16 @@ HISTORY = [
     *BOOTED,
     command(2, {"web": "r-d1"}, deployment_id="d-1"),
     command(3, {"web": "r-d2"}, deployment_id="d-2"),
-    command(4, {"web": "r-d3"}, deployment_id="d-3", status=CommandStatus.failed),
+    command(4, {}, deployment_id="d-3", status=CommandStatus.failed),  # failed before the switch
 ]
 
 
 def test_release_history_counts_the_boot_deploy_as_the_first_release() -> None:
     assert release_of(HISTORY, "web") == "r-d2"  # the failed d-3 switched nothing
+    # A health check that failed after the switch: the instance is on that release.
+    unhealthy = command(5, {"web": "r-d4"}, deployment_id="d-4", status=CommandStatus.failed)
+    assert release_of([*HISTORY, unhealthy], "web") == "r-d4"
+    assert release_of([*HISTORY, unhealthy], "web", before="d-4") == "r-d2"
     assert release_of(HISTORY, "web", before="d-2") == "r-d1"
     assert release_of(HISTORY, "api") == "a-boot"
     assert boot_release(HISTORY, "web") == "r-boot"
