@@ -387,8 +387,15 @@ class DeploymentRunner:
         return self._finish(deployment, False, clip(reason + note))
 
     def _fail_on_error(self, deployment_id: str, exc: Exception) -> Deployment:
-        """An error at any point: the failure policy still applies to what had switched."""
+        """An error at any point: the failure policy still applies to what had switched,
+        and a batch it interrupted is recorded failed, not left running."""
         deployment = self.services.deployments.get(deployment_id)
+        if any(b.status == "running" for b in deployment.batches):
+            batches = [
+                b.model_copy(update={"status": "failed"}) if b.status == "running" else b
+                for b in deployment.batches
+            ]
+            deployment = self.progress.save(deployment_id, batches=batches)
         reason = f"error: {type(exc).__name__}: {exc}" if not str(exc) else f"error: {exc}"
         try:
             view = self.activities.view(deployment.stack_id)

@@ -373,6 +373,8 @@ def test_an_error_inside_a_deployment_fails_it_instead_of_leaving_it_running(
     assert done["Message"].startswith("error: health checker exploded; rolled back ")
     switched = [i for b in done["Batches"] for i in b["SwitchedInstanceIds"]]
     assert switched and done["Message"].endswith(f"rolled back {len(switched)} instance(s)")
+    assert [b["Status"] for b in done["Batches"]] == ["failed"]  # not left "running"
+    assert len(done["CommandIds"]) == 3 + len(switched)  # its deploys and the switches back
     assert set(shop.pages().values()) == {V1}
 
 
