@@ -292,6 +292,7 @@ EXTENSIONS = {
     "Layers",
     "PortOffset",
     "StopRequested",
+    "StatusReason",
 }
 
 
