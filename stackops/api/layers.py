@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stackops.api.elb import check_load_balancer, move_members
 from stackops.api.records import ensure_unique, require_one, updated
+from stackops.api.secrets import layer_secret_paths, stash_layer_secrets
 from stackops.errors import Conflict
 from stackops.model.fields import new_id
 from stackops.model.resources import Layer, LayerSpec, Stack
@@ -27,7 +29,8 @@ def create_layer(services: Services, stack_id: str, spec: LayerSpec) -> dict[str
         arn=services.arn("layer", layer_id),
         created_at=services.now_iso(),
     )
-    services.store.put(layer)
+    check_load_balancer(services, layer, layer.elastic_load_balancer)
+    services.store.put(stash_layer_secrets(services, layer))
     return {"LayerId": layer_id}
 
 
@@ -50,7 +53,11 @@ def update_layer(services: Services, layer_id: str, changes: dict[str, Any]) -> 
         others = services.store.contents(layer.stack_id).layers
         taken = {other.shortname: other.layer_id for other in others}
         ensure_unique("layer", "shortname", changes["shortname"], taken, layer_id)
-    services.store.put(updated(layer, changes))
+    new = updated(layer, changes)
+    if new.elastic_load_balancer != layer.elastic_load_balancer:
+        check_load_balancer(services, new, new.elastic_load_balancer)
+        move_members(services, layer, layer.elastic_load_balancer, new.elastic_load_balancer)
+    services.store.put(stash_layer_secrets(services, new))
 
 
 def delete_layer(services: Services, layer_id: str) -> None:
@@ -67,3 +74,4 @@ def delete_layer(services: Services, layer_id: str) -> None:
             hint="delete those instances (or remove them from the layer) first",
         )
     services.store.delete(layer)
+    services.parameters.delete_many(layer_secret_paths(services, layer))

@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from stackops.errors import StackopsError
 from stackops.executors import RunRequest, RunResult
+from stackops.layer_attachments import (
+    assign_elastic_ip,
+    leave_load_balancers,
+    register_with_load_balancers,
+)
 from stackops.lifecycle.attributes import (
     apps_for,
     build_node_attributes,
@@ -219,6 +224,7 @@ class Activities:
         """Setup, then deploy of every app of its layers; online, or setup_failed."""
         instance = self.set_status(instance, S.running_setup)
         view = self.view(instance.stack_id)  # one read serves setup and deploy
+        instance = assign_elastic_ip(self.services, view.layers_of(instance), instance)
         setup = self.run(self.new_command(instance, CommandType.setup), "setup", view=view)
         if setup.status is not CommandStatus.successful:
             return self.set_status(instance, S.setup_failed)
@@ -232,6 +238,7 @@ class Activities:
         for group in view.target_groups(instance):
             if instance.ec2_instance_id:
                 self.services.target_groups.register(group, [instance.ec2_instance_id])
+        register_with_load_balancers(self.services, view.layers_of(instance), instance)
         return self.set_status(instance, S.online)
 
     def shutdown(self, instance: Instance) -> Command:
@@ -240,6 +247,7 @@ class Activities:
         for group in view.target_groups(instance):
             if instance.ec2_instance_id:
                 self.services.target_groups.deregister(group, [instance.ec2_instance_id])
+        leave_load_balancers(self.services, view.layers_of(instance), instance)
         limits = [
             layer.lifecycle_event_configuration.shutdown.execution_timeout
             for layer in view.layers_of(instance)

@@ -25,6 +25,12 @@ from pydantic import (
 from pydantic.alias_generators import to_pascal
 
 from stackops.model import validation as v
+from stackops.model.attribute_keys import (
+    APP_ATTRIBUTE_KEYS,
+    LAYER_ATTRIBUTE_KEYS,
+    STACK_ATTRIBUTE_KEYS,
+    check_attribute_keys,
+)
 from stackops.model.enums import (
     AppType,
     Architecture,
@@ -58,6 +64,14 @@ from stackops.model.fields import (
     Timestamp,
     VpcId,
 )
+from stackops.model.operating_systems import operating_system
+from stackops.model.secret_ref import SecretRef, SecretText
+from stackops.model.unsupported import (
+    BlockDeviceMappings,
+    ChefConfiguration,
+    CloudWatchLogsConfiguration,
+    VolumeConfigurations,
+)
 
 FILTERED = "*****FILTERED*****"
 """What OpsWorks showed instead of a secret value."""
@@ -73,6 +87,9 @@ class OpsWorksModel(BaseModel):
         extra="forbid",
     )
 
+    api_hidden: ClassVar[frozenset[str]] = frozenset()
+    """Fields kept in records but left out of API answers (stackops's own bookkeeping)."""
+
     def to_record(self) -> dict[str, Any]:
         """The plain JSON-able storage form: snake_case keys, secrets kept."""
         return self.model_dump(mode="json")
@@ -84,7 +101,9 @@ class OpsWorksModel(BaseModel):
 
     def to_api(self) -> dict[str, Any]:
         """The OpsWorks response shape: PascalCase keys, None left out, secrets filtered."""
-        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data = self.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude=set(self.api_hidden)
+        )
         if "CustomJson" in data:
             custom = data.pop("CustomJson")
             if custom:
@@ -97,7 +116,23 @@ class OpsWorksModel(BaseModel):
                 {**item, "Value": FILTERED} if item.get("Secure") else item
                 for item in data["Environment"]
             ]
+        if isinstance(data.get("Attributes"), dict):
+            data["Attributes"] = filter_protected_attributes(data["Attributes"])
+        if data.get("SslConfiguration", {}).get("PrivateKey") is not None:
+            data["SslConfiguration"] = {**data["SslConfiguration"], "PrivateKey": FILTERED}
         return data
+
+
+PROTECTED_ATTRIBUTES = frozenset({"MysqlRootPassword", "HaproxyStatsPassword", "GangliaPassword"})
+"""Layer attributes OpsWorks answered as FILTERED; stackops keeps them in Parameter Store."""
+
+
+def filter_protected_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes with every protected value that is set shown as FILTERED."""
+    return {
+        key: FILTERED if key in PROTECTED_ATTRIBUTES and value else value
+        for key, value in attributes.items()
+    }
 
 
 def _filter_source(source: dict[str, Any]) -> dict[str, Any]:
@@ -110,8 +145,8 @@ class Source(OpsWorksModel):
     type: SourceType
     url: str | None = Field(default=None, min_length=1)
     username: str | None = None
-    password: str | None = Field(default=None, repr=False)
-    ssh_key: str | None = Field(default=None, repr=False)
+    password: SecretText | None = Field(default=None, repr=False)
+    ssh_key: SecretText | None = Field(default=None, repr=False)
     revision: str | None = None
 
     @model_validator(mode="after")
@@ -148,7 +183,8 @@ class EnvironmentVariable(OpsWorksModel):
     """One app environment variable; `secure` hides its value in API output."""
 
     key: str
-    value: str = ""
+    value: SecretText = ""
+    """The value, or {"ssm": "/param"}: kept in your parameter, read when recipes run."""
     secure: bool = False
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
@@ -163,8 +199,16 @@ class EnvironmentVariable(OpsWorksModel):
 
     @field_validator("value")
     @classmethod
-    def _value(cls, value: str, info: ValidationInfo) -> str:
+    def _value(cls, value: str | SecretRef, info: ValidationInfo) -> str | SecretRef:
+        if isinstance(value, SecretRef):
+            return value
         return v.as_value_error(v.validate_environment_value, info.data.get("key", "?"), value)
+
+    @model_validator(mode="after")
+    def _ref_is_secure(self) -> Self:
+        if isinstance(self.value, SecretRef) and not self.secure:
+            raise ValueError(f"{self.key}: a value kept in Parameter Store needs secure: true")
+        return self
 
 
 class ShutdownEventConfiguration(OpsWorksModel):
@@ -186,11 +230,41 @@ class StackConfigurationManager(OpsWorksModel):
     name: str = "stackops"
     version: str = "1"
 
+    @field_validator("name")
+    @classmethod
+    def _stackops_only(cls, name: str) -> str:
+        if name != "stackops":
+            raise ValueError(
+                f"configuration manager {name!r} is not supported: stackops runs its own Python "
+                "recipes (Name 'stackops'); Chef cookbooks must be rewritten as stackops recipes"
+            )
+        return name
+
+
+def _agent_version(value: str | None) -> str | None:
+    if value not in (None, "LATEST"):
+        raise ValueError(
+            f"agent version {value!r}: pinned OpsWorks agent versions are not supported; "
+            "instances run the stackops agent that bootstrap installs (give LATEST or leave it out)"
+        )
+    return value
+
+
+class SslConfiguration(OpsWorksModel):
+    """An app's SSL certificate (PEM); the private key is kept in Parameter Store."""
+
+    certificate: str = Field(min_length=1)
+    private_key: str = Field(min_length=1, repr=False)
+    chain: str | None = None
+
 
 class DataSource(OpsWorksModel):
-    """A database attached to an app (OpsWorks `DataSource`)."""
+    """A database attached to an app (OpsWorks `DataSource`), passed to its recipes."""
 
-    type: str | None = None
+    type: (
+        Literal["AutoSelectOpsworksMysqlInstance", "OpsworksMysqlInstance", "RdsDbInstance", "None"]
+        | None
+    ) = None
     arn: Arn | None = None
     database_name: str | None = None
 
@@ -218,6 +292,33 @@ class StackSpec(OpsWorksModel):
     agent_version: str | None = None
     default_ami_id: AmiId | None = None
     """stackops extension: the AMI start-instance uses when the instance names none."""
+    chef_configuration: ChefConfiguration = None
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_keys(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        return v.as_value_error(check_attribute_keys, value, STACK_ATTRIBUTE_KEYS)
+
+    @field_validator("agent_version")
+    @classmethod
+    def _agent(cls, value: str | None) -> str | None:
+        return _agent_version(value)
+
+    @field_validator("default_os")
+    @classmethod
+    def _default_os(cls, value: str) -> str:
+        v.as_value_error(operating_system, value)
+        return value
+
+    @field_validator("use_opsworks_security_groups")
+    @classmethod
+    def _no_opsworks_groups(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "OpsWorks's built-in security groups (UseOpsworksSecurityGroups) are not "
+                "created by stackops; give each layer --custom-security-group-ids"
+            )
+        return value
 
     @model_validator(mode="after")
     def _zone_in_region(self) -> Self:
@@ -254,6 +355,10 @@ class Stack(_Record, StackSpec):
     stack_id: RecordId
     arn: str | None = None
     created_at: Timestamp
+    tags: dict[str, str] = {}
+    """Tags of the stack (tag-resource); every instance of the stack carries them."""
+
+    api_hidden: ClassVar[frozenset[str]] = frozenset({"tags"})
 
     def spec(self) -> StackSpec:
         """The user-set part of this stack."""
@@ -277,7 +382,8 @@ class LayerSpec(OpsWorksModel):
     type: LayerType
     name: Name
     shortname: Shortname
-    attributes: Attributes = {}
+    attributes: dict[str, SecretText | None] = {}
+    """Protected ones (MysqlRootPassword...) go to Parameter Store, or are given as {ssm: ...}."""
     custom_instance_profile_arn: Arn | None = None
     custom_json: CustomJson = {}
     custom_security_group_ids: list[SecurityGroupId] = []
@@ -291,11 +397,26 @@ class LayerSpec(OpsWorksModel):
     lifecycle_event_configuration: LifecycleEventConfiguration = LifecycleEventConfiguration()
     target_group_arn: TargetGroupArn | None = None
     """stackops extension: ELBv2 target group the layer's online instances are registered in."""
+    elastic_load_balancer: str | None = Field(default=None, min_length=1, max_length=32)
+    """The Classic ELB attached to the layer (attach-elastic-load-balancer), by name."""
+    volume_configurations: VolumeConfigurations = None
+    cloud_watch_logs_configuration: CloudWatchLogsConfiguration = None
 
     @model_validator(mode="before")
     @classmethod
     def _name_default(cls, data: Any) -> Any:
         return _default_name_from_shortname(data)
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            if isinstance(item, SecretRef) and key not in PROTECTED_ATTRIBUTES:
+                raise ValueError(
+                    f"{key}: only {', '.join(sorted(PROTECTED_ATTRIBUTES))} may be kept in "
+                    "Parameter Store ({ssm: ...}); give the value itself"
+                )
+        return v.as_value_error(check_attribute_keys, value, LAYER_ATTRIBUTE_KEYS)
 
 
 class Layer(_Record, LayerSpec):
@@ -310,6 +431,10 @@ class Layer(_Record, LayerSpec):
     default_recipes: Recipes = Field(
         default_factory=lambda: STACKOPS_DEFAULT_RECIPES.model_copy(deep=True)
     )
+    tags: dict[str, str] = {}
+    """Tags of the layer (tag-resource), over the stack's, on every instance of the layer."""
+
+    api_hidden: ClassVar[frozenset[str]] = frozenset({"tags", "elastic_load_balancer"})
 
     def spec(self) -> LayerSpec:
         """The user-set part of this layer."""
@@ -335,6 +460,7 @@ class AppSpec(OpsWorksModel):
     app_source: Source | None = None
     domains: list[DomainName] = []
     enable_ssl: bool = False
+    ssl_configuration: SslConfiguration | None = None
     attributes: Attributes = {}
     environment: list[EnvironmentVariable] = []
     data_sources: list[DataSource] = []
@@ -369,6 +495,20 @@ class AppSpec(OpsWorksModel):
     def _environment(cls, env: list[EnvironmentVariable]) -> list[EnvironmentVariable]:
         v.as_value_error(v.validate_environment, [(e.key, e.value) for e in env])
         return env
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_keys(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        return v.as_value_error(check_attribute_keys, value, APP_ATTRIBUTE_KEYS)
+
+    @model_validator(mode="after")
+    def _ssl_needs_certificate(self) -> Self:
+        if self.enable_ssl and self.ssl_configuration is None:
+            raise ValueError(
+                "enable_ssl needs ssl_configuration (Certificate and PrivateKey, PEM text; "
+                "file://cert.pem reads a file)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _deploy_to_default(self) -> Self:
@@ -413,6 +553,28 @@ class InstanceSpec(OpsWorksModel):
     tenancy: Literal["default", "dedicated", "host"] | None = None
     auto_scaling_type: AutoScalingType | None = None
     virtualization_type: VirtualizationType | None = None
+    block_device_mappings: BlockDeviceMappings = None
+
+    @field_validator("agent_version")
+    @classmethod
+    def _agent(cls, value: str | None) -> str | None:
+        return _agent_version(value)
+
+    @field_validator("os")
+    @classmethod
+    def _os(cls, value: str | None) -> str | None:
+        if value is not None:
+            v.as_value_error(operating_system, value)
+        return value
+
+    @field_validator("virtualization_type")
+    @classmethod
+    def _hvm(cls, value: VirtualizationType | None) -> VirtualizationType | None:
+        if value is VirtualizationType.paravirtual:
+            raise ValueError(
+                "paravirtual instances are not supported: current EC2 instance types run hvm AMIs"
+            )
+        return value
 
 
 class Instance(_Record, InstanceSpec):
@@ -438,9 +600,13 @@ class Instance(_Record, InstanceSpec):
     infrastructure_class: str = "ec2"
     stop_requested: bool = False
     """stackops extension: stackops asked for the current stop (not auto-healed)."""
+    elastic_ip: str | None = None
+    """The Elastic IP associated with the instance (associated again whenever it boots)."""
     port_offset: int = Field(default=0, ge=0)
     """stackops extension: added to service ports where nodes share one host (the sandbox),
     so services of different nodes never collide. Assigned at creation, never reused."""
+
+    api_hidden: ClassVar[frozenset[str]] = frozenset({"stop_requested"})
 
     def spec(self) -> InstanceSpec:
         """The user-set part of this instance."""
