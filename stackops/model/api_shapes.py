@@ -50,6 +50,8 @@ EXTENSION_KEYS: dict[str, dict[str, str]] = {
         "Message": "why the deployment ended as it did",
         "RollbackOf": "the deployment this one rolled back to",
         "Release": "the release id the deployment installs",
+        "AppSource": "the app's source when it was created (type, url, revision; no secrets)",
+        "CommandIds": "the commands the deployment ran",
     },
 }
 """Shape -> key -> what it holds: the keys stackops adds to OpsWorks's answers.

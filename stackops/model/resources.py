@@ -104,6 +104,8 @@ class OpsWorksModel(BaseModel):
         data = self.model_dump(
             mode="json", by_alias=True, exclude_none=True, exclude=set(self.api_hidden)
         )
+        for key in TIME_KEYS & data.keys():
+            data[key] = opsworks_time(data[key])
         if "CustomJson" in data:
             custom = data.pop("CustomJson")
             if custom:
@@ -133,6 +135,19 @@ def filter_protected_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
         key: FILTERED if key in PROTECTED_ATTRIBUTES and value else value
         for key, value in attributes.items()
     }
+
+
+TIME_KEYS = frozenset({"CreatedAt", "AcknowledgedAt", "CompletedAt"})
+
+
+def opsworks_time(value: str) -> str:
+    """A recorded time as OpsWorks wrote it: UTC, to the second (`2026-01-01T00:00:00+00:00`)."""
+    from datetime import UTC, datetime
+
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def _filter_source(source: dict[str, Any]) -> dict[str, Any]:
