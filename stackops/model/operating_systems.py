@@ -73,15 +73,16 @@ def operating_system(name: str | None) -> OperatingSystem | None:
         return None
     found = BY_NAME.get(name or "")
     if found is None:
-        raise InvalidInput(
-            f"operating system {name!r} is not available: AWS publishes no current AMI for it"
-            if name
-            and name.startswith(("Amazon Linux", "Ubuntu", "CentOS", "Red Hat", "Microsoft"))
-            else f"unknown operating system {name!r}",
-            hint="choose one of "
-            + ", ".join(f"'{os.name}'" for os in OPERATING_SYSTEMS)
-            + f", or '{CUSTOM}' with --ami-id",
+        retired = name and name.startswith(
+            ("Amazon Linux", "Ubuntu", "CentOS", "Red Hat", "Microsoft")
         )
+        what = (
+            f"operating system {name!r} is not available: AWS publishes no current AMI for it"
+            if retired
+            else f"unknown operating system {name!r}"
+        )
+        names = ", ".join(f"'{os.name}'" for os in OPERATING_SYSTEMS)
+        raise InvalidInput(f"{what}; choose one of {names}, or '{CUSTOM}' with --ami-id")
     return found
 
 

@@ -43,7 +43,8 @@ def is_unset(value: Any) -> bool:
         enabled = value.get("Enabled", value.get("enabled"))
         others = set(value) - {"Enabled", "enabled", "LogStreams", "log_streams"}
         streams = value.get("LogStreams", value.get("log_streams")) or []
-        return enabled is False and not others and not streams
+        off = enabled is False or (isinstance(enabled, str) and enabled.lower() == "false")
+        return off and not others and not streams
     return False
 
 
