@@ -46,7 +46,15 @@ def stash_app_secrets(services: Services, app: App) -> App:
                 blanked[name] = ""
         if blanked:
             source = source.model_copy(update=blanked)
-    return app.model_copy(update={"environment": env, "app_source": source})
+    ssl = app.ssl_configuration
+    if ssl is not None and isinstance(ssl.private_key, str) and ssl.private_key:
+        services.parameters.put_secret(
+            app_secret_path(services, app.app_id, "ssl", "private_key"), ssl.private_key
+        )
+        ssl = ssl.model_copy(update={"private_key": ""})
+    return app.model_copy(
+        update={"environment": env, "app_source": source, "ssl_configuration": ssl}
+    )
 
 
 def secret_paths(services: Services, app: App) -> list[str]:
@@ -57,6 +65,7 @@ def secret_paths(services: Services, app: App) -> list[str]:
         if v.secure and not isinstance(v.value, SecretRef)
     ]
     paths += [app_secret_path(services, app.app_id, "source", n) for n in SOURCE_SECRETS]
+    paths.append(app_secret_path(services, app.app_id, "ssl", "private_key"))
     return paths
 
 
@@ -82,7 +91,7 @@ def stash_layer_secrets(services: Services, layer: Layer) -> Layer:
         if key in PROTECTED_ATTRIBUTES and isinstance(value, str) and value:
             path = layer_secret_path(services, layer.layer_id, key)
             services.parameters.put_secret(path, value)
-            attributes[key] = SecretRef(ssm=path)
+            attributes[key] = ""  # kept at its own parameter (as an app's secure values)
     return layer.model_copy(update={"attributes": attributes})
 
 

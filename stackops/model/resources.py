@@ -132,7 +132,7 @@ PROTECTED_ATTRIBUTES = frozenset({"MysqlRootPassword", "HaproxyStatsPassword", "
 def filter_protected_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     """Attributes with every protected value that is set shown as FILTERED."""
     return {
-        key: FILTERED if key in PROTECTED_ATTRIBUTES and value else value
+        key: FILTERED if key in PROTECTED_ATTRIBUTES and value is not None else value
         for key, value in attributes.items()
     }
 
@@ -269,7 +269,8 @@ class SslConfiguration(OpsWorksModel):
     """An app's SSL certificate (PEM); the private key is kept in Parameter Store."""
 
     certificate: str = Field(min_length=1)
-    private_key: str = Field(min_length=1, repr=False)
+    private_key: SecretText = Field(repr=False)
+    """PEM text, or {ssm: ...}; "" in a record: kept at the app's own parameter."""
     chain: str | None = None
 
 
@@ -508,7 +509,8 @@ class AppSpec(OpsWorksModel):
     @field_validator("environment")
     @classmethod
     def _environment(cls, env: list[EnvironmentVariable]) -> list[EnvironmentVariable]:
-        v.as_value_error(v.validate_environment, [(e.key, e.value) for e in env])
+        pairs = [(e.key, e.value) for e in env if isinstance(e.value, str)]
+        v.as_value_error(v.validate_environment, pairs)
         return env
 
     @field_validator("attributes")
