@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 from stackops.api import apps as app_api
 from stackops.api import instances as instance_api
 from stackops.api import layers as layer_api
+from stackops.api import registered as registered_api
 from stackops.api import stacks as stack_api
 from stackops.api.secrets import app_secret_path, layer_secret_path
+from stackops.errors import InvalidInput
 from stackops.model.plan import Change, CurrentState, Plan, plan_stack_changes
 from stackops.model.resources import PROTECTED_ATTRIBUTES, App, InstanceSpec, Layer
 from stackops.model.stackfile import StackFile
@@ -132,13 +134,30 @@ def run_plan(
                 app_api.delete_app(services, change.record_id)
             case "instance", "create":
                 entry = change.spec
-                spec = InstanceSpec.model_validate(entry.model_dump(exclude={"layers"}))
+                spec = InstanceSpec.model_validate(
+                    entry.model_dump(exclude={"layers", "ec2_instance_id"})
+                )
                 ids = [layer_ids[name] for name in entry.layers]
-                instance_api.create_instance(services, stack_id, ids, spec)
+                if entry.ec2_instance_id:
+                    registered_api.register_instance(
+                        services,
+                        stack_id,
+                        hostname=entry.hostname,
+                        ec2_instance_id=entry.ec2_instance_id,
+                        layer_ids=ids,
+                        spec=spec,
+                    )
+                else:
+                    instance_api.create_instance(services, stack_id, ids, spec)
             case "instance", "update":
                 changes = _changed(change)
                 if "layers" in changes:
                     changes["layer_ids"] = [layer_ids[name] for name in changes.pop("layers")]
+                if "ec2_instance_id" in changes:
+                    raise InvalidInput(
+                        f"instances[{change.key}].ec2_instance_id: an instance keeps its EC2 "
+                        "instance; deregister-instance (or delete-instance) it first"
+                    )
                 instance_api.update_instance(services, change.record_id, changes)
             case "instance", "delete":
                 instance_api.delete_instance(services, change.record_id)

@@ -23,10 +23,9 @@ from stackops.errors import Conflict, InvalidInput
 from stackops.lifecycle.events import configure_request_message
 from stackops.model.commands import Command, CommandType
 from stackops.model.enums import InstanceStatus as S
-from stackops.model.enums import LayerType
 from stackops.model.fields import new_id
 from stackops.model.hostnames import suggest_hostname
-from stackops.model.resources import Instance, Layer, Stack
+from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
 from stackops.model.validation import validate_hostname
 
 if TYPE_CHECKING:
@@ -118,9 +117,11 @@ def register_instance(
     rsa_public_key: str | None = None,
     rsa_public_key_fingerprint: str | None = None,
     layer_ids: Sequence[str] = (),
+    spec: InstanceSpec | None = None,
 ) -> dict[str, Any]:
     """Register an existing EC2 instance with a stack: recorded `registered`, tagged as the
-    stack's. With `layer_ids` (a stackops extension) it is assigned to them at once."""
+    stack's. With `layer_ids` (a stackops extension) it is assigned to them at once; `spec`
+    (an adopted stack-file entry) gives the settings EC2 does not tell."""
     if rsa_public_key or rsa_public_key_fingerprint:
         raise InvalidInput(f"--rsa-public-key: {AGENT_KEYS}")
     stack = services.store.get(Stack, stack_id)
@@ -145,28 +146,29 @@ def register_instance(
     validate_hostname(name)
     ensure_unique("instance", "hostname", name, taken, None)
     instance_id = new_id()
-    instance = Instance(
-        instance_id=instance_id,
-        stack_id=stack_id,
-        layer_ids=[],
-        hostname=name,
-        instance_type=ec2.instance_type or "unknown",
-        ami_id=ec2.image_id,
-        os="Custom",
-        status=S.registered if ec2.state in ("running", "pending") else S.stopped,
-        ec2_instance_id=ec2.instance_id,
-        private_ip=ec2.private_ip,
-        public_ip=ec2.public_ip,
-        private_dns=ec2.private_dns,
-        public_dns=ec2.public_dns,
-        subnet_id=ec2.subnet_id,
-        availability_zone=ec2.availability_zone,
-        security_group_ids=list(ec2.security_group_ids),
-        arn=services.arn("instance", instance_id),
-        created_at=services.now_iso(),
-        registered_by=REGISTERED_BY,
-        port_offset=next_port_offset(existing),
-    )
+    given = spec.model_dump(exclude_unset=True) if spec is not None else {}
+    facts = {  # what EC2 says wins over what a stack file claims
+        "instance_id": instance_id,
+        "stack_id": stack_id,
+        "layer_ids": [],
+        "hostname": name,
+        "instance_type": ec2.instance_type or "unknown",
+        "ami_id": ec2.image_id,
+        "status": S.registered if ec2.state in ("running", "pending") else S.stopped,
+        "ec2_instance_id": ec2.instance_id,
+        "private_ip": ec2.private_ip,
+        "public_ip": ec2.public_ip,
+        "private_dns": ec2.private_dns,
+        "public_dns": ec2.public_dns,
+        "subnet_id": ec2.subnet_id,
+        "availability_zone": ec2.availability_zone,
+        "security_group_ids": list(ec2.security_group_ids),
+        "arn": services.arn("instance", instance_id),
+        "created_at": services.now_iso(),
+        "registered_by": REGISTERED_BY,
+        "port_offset": next_port_offset(existing),
+    }
+    instance = Instance(**{"os": "Custom", **given, **facts})
     services.ec2.tag(ec2.instance_id, {**inherited_tags(stack, []), **instance_tags(instance)})
     services.store.put(instance)
     if layer_ids:
@@ -189,11 +191,6 @@ def _assignable_layers(services: Services, stack_id: str, layer_ids: Sequence[st
         if layer.stack_id != stack_id:
             raise InvalidInput(
                 f"layer {layer.layer_id} belongs to another stack ({layer.stack_id})"
-            )
-        if layer.type is not LayerType.custom:
-            raise InvalidInput(
-                f"layer {layer.shortname} is a {layer.type.value} layer; registered EC2 instances "
-                "go in custom layers only (OpsWorks's rule)"
             )
     return layers
 

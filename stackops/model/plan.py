@@ -28,6 +28,7 @@ SOURCE_FIELDS = ("app_source", "custom_cookbooks_source", "ssl_configuration")
 PROTECTED_ATTRIBUTES = ("MysqlRootPassword", "HaproxyStatsPassword", "GangliaPassword")
 INHERITED_INSTANCE_FIELDS = frozenset(
     {
+        "ec2_instance_id",
         "os",
         "ami_id",
         "ssh_key_name",
@@ -193,6 +194,7 @@ def _as_entry(instance: Instance, shortnames: dict[str, str]) -> InstanceEntry:
     data = instance.spec().model_dump()
     data["hostname"] = instance.hostname
     data["layers"] = [shortnames.get(layer_id, layer_id) for layer_id in instance.layer_ids]
+    data["ec2_instance_id"] = instance.ec2_instance_id
     return InstanceEntry.model_construct(**data)
 
 

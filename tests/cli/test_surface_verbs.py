@@ -474,7 +474,9 @@ def test_register_refusals(boot, invoke, extra, message):
     assert result.exit_code == 2 and message in result.stderr, result.stderr
 
 
-def test_assign_is_for_registered_instances_in_custom_layers(boot, invoke):
+def test_assign_is_for_registered_instances_any_layer_type(boot, invoke):
+    """OpsWorks kept registered EC2 instances out of built-in layers because those layers'
+    recipes installed packages; every stackops layer type runs the same built-in recipes."""
     stack_id = make_stack(invoke)
     custom = make_layer(invoke, stack_id, "app")
     lb = ok_json(
@@ -497,7 +499,10 @@ def test_assign_is_for_registered_instances_in_custom_layers(boot, invoke):
     registered = ok_json(
         invoke("register-instance", "--stack-id", stack_id, "--ec2-instance-id", raw["InstanceId"])
     )["InstanceId"]
-    refused = invoke("assign-instance", "--instance-id", registered, "--layer-ids", lb)
-    assert refused.exit_code == 2 and "custom layers only" in refused.stderr
     refused = invoke("unassign-instance", "--instance-id", registered)
     assert refused.exit_code == 2 and "in no layer" in refused.stderr
+    ok_json(invoke("assign-instance", "--instance-id", registered, "--layer-ids", lb))
+    (inst,) = ok_json(invoke("describe-instances", "--instance-ids", registered))["Instances"]
+    assert (inst["Status"], inst["LayerIds"]) == ("pending", [lb])
+    tags = ec2_tags(boot, raw["InstanceId"])
+    assert tags["stackops:layer-ids"] == lb
