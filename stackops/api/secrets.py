@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stackops.model.resources import PROTECTED_ATTRIBUTES, App, Layer
+from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
+from stackops.model.resources import App, Layer
 from stackops.model.secret_ref import SecretRef
 
 if TYPE_CHECKING:

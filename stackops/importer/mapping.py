@@ -15,10 +15,10 @@ from typing import Any
 from stackops.errors import InvalidInput
 from stackops.importer.saved import SavedStack
 from stackops.model.operating_systems import BY_NAME, CUSTOM
-from stackops.model.resources import PROTECTED_ATTRIBUTES, derive_shortname
+from stackops.model.opsworks_values import FILTERED, PROTECTED_ATTRIBUTES
+from stackops.model.resources import derive_shortname
 from stackops.model.unsupported import is_unset
 
-FILTERED = "*****FILTERED*****"
 DEFAULT_OS = "Amazon Linux 2023"
 # OpsWorks deployed an app to the layers of its type (custom layers take any app).
 APP_LAYER_TYPES = {

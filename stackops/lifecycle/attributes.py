@@ -16,7 +16,8 @@ from typing import Any, Final, Literal
 
 from stackops.errors import InvalidInput
 from stackops.model.enums import InstanceStatus
-from stackops.model.resources import PROTECTED_ATTRIBUTES, App, Instance, Layer, Stack
+from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
+from stackops.model.resources import App, Instance, Layer, Stack
 from stackops.model.secret_ref import SecretRef
 
 Activity = Literal["setup", "configure", "deploy", "undeploy", "shutdown"]

@@ -17,8 +17,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from stackops.model.opsworks_values import FILTERED, PROTECTED_ATTRIBUTES
+
 MODEL_PATH = Path(__file__).parent / "data" / "opsworks-2013-02-18.json"
-FILTERED = "*****FILTERED*****"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
 EXTENSION_KEYS: dict[str, dict[str, str]] = {
@@ -58,9 +59,6 @@ EXTENSION_KEYS: dict[str, dict[str, str]] = {
 The README's list of extension keys is made from this table (a test holds them together)."""
 
 SECRET_MEMBERS = {("Source", "Password"), ("Source", "SshKey"), ("SslConfiguration", "PrivateKey")}
-PROTECTED_LAYER_ATTRIBUTES = frozenset(
-    {"MysqlRootPassword", "HaproxyStatsPassword", "GangliaPassword"}
-)
 TIME_MEMBERS = frozenset({"CreatedAt", "CompletedAt", "AcknowledgedAt"})
 
 
@@ -176,7 +174,7 @@ def _map(
             problems.append(f"{where}: key {key!r} is not one of {', '.join(keys)}")
         if item is None:
             continue  # OpsWorks answered unset attributes as null
-        if parent == "Layer" and key in PROTECTED_LAYER_ATTRIBUTES and item != FILTERED:
+        if parent == "Layer" and key in PROTECTED_ATTRIBUTES and item != FILTERED:
             problems.append(f"{where}.{key}: a protected attribute must be shown as {FILTERED}")
         _check(shape["value"]["shape"], item, f"{where}.{key}", problems, parent=None, member=None)
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from stackops.errors import InvalidInput
+from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
 from stackops.model.resources import App, AppSpec, Instance, Layer, LayerSpec, Stack, StackSpec
 from stackops.model.stackfile import InstanceEntry, StackFile
 
@@ -25,7 +26,6 @@ Spec = StackSpec | LayerSpec | AppSpec | InstanceEntry
 SECRET = "(secret)"
 SOURCE_SECRETS = ("password", "ssh_key", "private_key")
 SOURCE_FIELDS = ("app_source", "custom_cookbooks_source", "ssl_configuration")
-PROTECTED_ATTRIBUTES = ("MysqlRootPassword", "HaproxyStatsPassword", "GangliaPassword")
 INHERITED_INSTANCE_FIELDS = frozenset(
     {
         "ec2_instance_id",

@@ -24,13 +24,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_pascal
 
+from stackops.model import opsworks_values as ow
+from stackops.model import unsupported as refused
 from stackops.model import validation as v
-from stackops.model.attribute_keys import (
-    APP_ATTRIBUTE_KEYS,
-    LAYER_ATTRIBUTE_KEYS,
-    STACK_ATTRIBUTE_KEYS,
-    check_attribute_keys,
-)
 from stackops.model.enums import (
     AppType,
     Architecture,
@@ -40,13 +36,11 @@ from stackops.model.enums import (
     LayerType,
     RootDeviceType,
     SourceType,
-    VirtualizationType,
 )
 from stackops.model.fields import (
     AbsolutePath,
     AmiId,
     Arn,
-    Attributes,
     AvailabilityZone,
     CustomJson,
     DomainName,
@@ -64,16 +58,9 @@ from stackops.model.fields import (
     Timestamp,
     VpcId,
 )
-from stackops.model.operating_systems import operating_system
 from stackops.model.secret_ref import SecretRef, SecretText
-from stackops.model.unsupported import (
-    BlockDeviceMappings,
-    ChefConfiguration,
-    CloudWatchLogsConfiguration,
-    VolumeConfigurations,
-)
 
-FILTERED = "*****FILTERED*****"
+FILTERED = ow.FILTERED
 """What OpsWorks showed instead of a secret value."""
 
 
@@ -104,8 +91,6 @@ class OpsWorksModel(BaseModel):
         data = self.model_dump(
             mode="json", by_alias=True, exclude_none=True, exclude=set(self.api_hidden)
         )
-        for key in TIME_KEYS & data.keys():
-            data[key] = opsworks_time(data[key])
         if "CustomJson" in data:
             custom = data.pop("CustomJson")
             if custom:
@@ -118,36 +103,7 @@ class OpsWorksModel(BaseModel):
                 {**item, "Value": FILTERED} if item.get("Secure") else item
                 for item in data["Environment"]
             ]
-        if isinstance(data.get("Attributes"), dict):
-            data["Attributes"] = filter_protected_attributes(data["Attributes"])
-        if data.get("SslConfiguration", {}).get("PrivateKey") is not None:
-            data["SslConfiguration"] = {**data["SslConfiguration"], "PrivateKey": FILTERED}
-        return data
-
-
-PROTECTED_ATTRIBUTES = frozenset({"MysqlRootPassword", "HaproxyStatsPassword", "GangliaPassword"})
-"""Layer attributes OpsWorks answered as FILTERED; stackops keeps them in Parameter Store."""
-
-
-def filter_protected_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-    """Attributes with every protected value that is set shown as FILTERED."""
-    return {
-        key: FILTERED if key in PROTECTED_ATTRIBUTES and value is not None else value
-        for key, value in attributes.items()
-    }
-
-
-TIME_KEYS = frozenset({"CreatedAt", "AcknowledgedAt", "CompletedAt"})
-
-
-def opsworks_time(value: str) -> str:
-    """A recorded time as OpsWorks wrote it: UTC, to the second (`2026-01-01T00:00:00+00:00`)."""
-    from datetime import UTC, datetime
-
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        return ow.answer_form(data)
 
 
 def _filter_source(source: dict[str, Any]) -> dict[str, Any]:
@@ -242,27 +198,8 @@ class LifecycleEventConfiguration(OpsWorksModel):
 class StackConfigurationManager(OpsWorksModel):
     """The configuration manager; always stackops's own recipe engine."""
 
-    name: str = "stackops"
+    name: ow.ConfigurationManagerName = "stackops"
     version: str = "1"
-
-    @field_validator("name")
-    @classmethod
-    def _stackops_only(cls, name: str) -> str:
-        if name != "stackops":
-            raise ValueError(
-                f"configuration manager {name!r} is not supported: stackops runs its own Python "
-                "recipes (Name 'stackops'); Chef cookbooks must be rewritten as stackops recipes"
-            )
-        return name
-
-
-def _agent_version(value: str | None) -> str | None:
-    if value not in (None, "LATEST"):
-        raise ValueError(
-            f"agent version {value!r}: pinned OpsWorks agent versions are not supported; "
-            "instances run the stackops agent that bootstrap installs (give LATEST or leave it out)"
-        )
-    return value
 
 
 class SslConfiguration(OpsWorksModel):
@@ -277,10 +214,7 @@ class SslConfiguration(OpsWorksModel):
 class DataSource(OpsWorksModel):
     """A database attached to an app (OpsWorks `DataSource`), passed to its recipes."""
 
-    type: (
-        Literal["AutoSelectOpsworksMysqlInstance", "OpsworksMysqlInstance", "RdsDbInstance", "None"]
-        | None
-    ) = None
+    type: ow.DataSourceType | None = None
     arn: Arn | None = None
     database_name: str | None = None
 
@@ -291,50 +225,24 @@ class StackSpec(OpsWorksModel):
     name: Name
     region: Region = "us-east-1"
     vpc_id: VpcId | None = None
-    attributes: Attributes = {}
+    attributes: ow.StackAttributes = {}
     service_role_arn: Arn | None = None
     default_instance_profile_arn: Arn | None = None
-    default_os: str = "Amazon Linux 2023"
+    default_os: ow.OsName = "Amazon Linux 2023"
     hostname_theme: HostnameTheme = HostnameTheme.Layer_Dependent
     default_availability_zone: AvailabilityZone | None = None
     default_subnet_id: SubnetId | None = None
     custom_json: CustomJson = {}
     configuration_manager: StackConfigurationManager = StackConfigurationManager()
     use_custom_cookbooks: bool = False
-    use_opsworks_security_groups: bool = False
+    use_opsworks_security_groups: ow.NoOpsWorksSecurityGroups = False
     custom_cookbooks_source: Source | None = None
     default_ssh_key_name: str | None = None
     default_root_device_type: RootDeviceType = RootDeviceType.ebs
-    agent_version: str | None = None
+    agent_version: ow.AgentVersion | None = None
     default_ami_id: AmiId | None = None
     """stackops extension: the AMI start-instance uses when the instance names none."""
-    chef_configuration: ChefConfiguration = None
-
-    @field_validator("attributes")
-    @classmethod
-    def _attribute_keys(cls, value: dict[str, str | None]) -> dict[str, str | None]:
-        return v.as_value_error(check_attribute_keys, value, STACK_ATTRIBUTE_KEYS)
-
-    @field_validator("agent_version")
-    @classmethod
-    def _agent(cls, value: str | None) -> str | None:
-        return _agent_version(value)
-
-    @field_validator("default_os")
-    @classmethod
-    def _default_os(cls, value: str) -> str:
-        v.as_value_error(operating_system, value)
-        return value
-
-    @field_validator("use_opsworks_security_groups")
-    @classmethod
-    def _no_opsworks_groups(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(
-                "OpsWorks's built-in security groups (UseOpsworksSecurityGroups) are not "
-                "created by stackops; give each layer --custom-security-group-ids"
-            )
-        return value
+    chef_configuration: refused.ChefConfiguration = None
 
     @model_validator(mode="after")
     def _zone_in_region(self) -> Self:
@@ -398,8 +306,7 @@ class LayerSpec(OpsWorksModel):
     type: LayerType
     name: Name
     shortname: Shortname
-    attributes: dict[str, SecretText | None] = {}
-    """Protected ones (MysqlRootPassword...) go to Parameter Store, or are given as {ssm: ...}."""
+    attributes: ow.LayerAttributes = {}
     custom_instance_profile_arn: Arn | None = None
     custom_json: CustomJson = {}
     custom_security_group_ids: list[SecurityGroupId] = []
@@ -415,24 +322,13 @@ class LayerSpec(OpsWorksModel):
     """stackops extension: ELBv2 target group the layer's online instances are registered in."""
     elastic_load_balancer: str | None = Field(default=None, min_length=1, max_length=32)
     """The Classic ELB attached to the layer (attach-elastic-load-balancer), by name."""
-    volume_configurations: VolumeConfigurations = None
-    cloud_watch_logs_configuration: CloudWatchLogsConfiguration = None
+    volume_configurations: refused.VolumeConfigurations = None
+    cloud_watch_logs_configuration: refused.CloudWatchLogsConfiguration = None
 
     @model_validator(mode="before")
     @classmethod
     def _name_default(cls, data: Any) -> Any:
         return _default_name_from_shortname(data)
-
-    @field_validator("attributes")
-    @classmethod
-    def _attribute_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for key, item in value.items():
-            if isinstance(item, SecretRef) and key not in PROTECTED_ATTRIBUTES:
-                raise ValueError(
-                    f"{key}: only {', '.join(sorted(PROTECTED_ATTRIBUTES))} may be kept in "
-                    "Parameter Store ({ssm: ...}); give the value itself"
-                )
-        return v.as_value_error(check_attribute_keys, value, LAYER_ATTRIBUTE_KEYS)
 
 
 class Layer(_Record, LayerSpec):
@@ -477,7 +373,7 @@ class AppSpec(OpsWorksModel):
     domains: list[DomainName] = []
     enable_ssl: bool = False
     ssl_configuration: SslConfiguration | None = None
-    attributes: Attributes = {}
+    attributes: ow.AppAttributes = {}
     environment: list[EnvironmentVariable] = []
     data_sources: list[DataSource] = []
     deploy_to: AbsolutePath | None = None
@@ -512,11 +408,6 @@ class AppSpec(OpsWorksModel):
         pairs = [(e.key, e.value) for e in env if isinstance(e.value, str)]
         v.as_value_error(v.validate_environment, pairs)
         return env
-
-    @field_validator("attributes")
-    @classmethod
-    def _attribute_keys(cls, value: dict[str, str | None]) -> dict[str, str | None]:
-        return v.as_value_error(check_attribute_keys, value, APP_ATTRIBUTE_KEYS)
 
     @model_validator(mode="after")
     def _ssl_needs_certificate(self) -> Self:
@@ -557,7 +448,7 @@ class InstanceSpec(OpsWorksModel):
 
     instance_type: InstanceType
     hostname: Hostname | None = None
-    os: str | None = None
+    os: ow.OsName | None = None
     ami_id: AmiId | None = None
     ssh_key_name: str | None = None
     availability_zone: AvailabilityZone | None = None
@@ -566,32 +457,11 @@ class InstanceSpec(OpsWorksModel):
     root_device_type: RootDeviceType = RootDeviceType.ebs
     install_updates_on_boot: bool = True
     ebs_optimized: bool = False
-    agent_version: str | None = None
+    agent_version: ow.AgentVersion | None = None
     tenancy: Literal["default", "dedicated", "host"] | None = None
     auto_scaling_type: AutoScalingType | None = None
-    virtualization_type: VirtualizationType | None = None
-    block_device_mappings: BlockDeviceMappings = None
-
-    @field_validator("agent_version")
-    @classmethod
-    def _agent(cls, value: str | None) -> str | None:
-        return _agent_version(value)
-
-    @field_validator("os")
-    @classmethod
-    def _os(cls, value: str | None) -> str | None:
-        if value is not None:
-            v.as_value_error(operating_system, value)
-        return value
-
-    @field_validator("virtualization_type")
-    @classmethod
-    def _hvm(cls, value: VirtualizationType | None) -> VirtualizationType | None:
-        if value is VirtualizationType.paravirtual:
-            raise ValueError(
-                "paravirtual instances are not supported: current EC2 instance types run hvm AMIs"
-            )
-        return value
+    virtualization_type: ow.HvmOnly | None = None
+    block_device_mappings: refused.BlockDeviceMappings = None
 
 
 class Instance(_Record, InstanceSpec):
