@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.records import require_one
 from stackops.errors import Conflict, InvalidInput
 from stackops.model.enums import InstanceStatus
-from stackops.model.resources import Layer, Stack
+from stackops.model.resources import Layer
 
 if TYPE_CHECKING:
     from stackops.services import Services
@@ -81,11 +80,9 @@ def describe_elastic_load_balancers(
     services: Services, stack_id: str | None, layer_ids: list[str] | None
 ) -> dict[str, Any]:
     """The load balancers attached to a stack's layers, or to the layers named."""
-    if layer_ids:
-        layers = services.store.get_many(Layer, layer_ids)
-    else:
-        services.store.get(Stack, require_one(stack_id, "--stack-id", "--layer-ids"))
-        layers = services.store.contents(stack_id).layers
+    from stackops.api.layers import select_layers  # layers.py imports this module
+
+    layers = select_layers(services, stack_id, layer_ids)
     attached = [layer for layer in layers if layer.elastic_load_balancer]
     found = services.load_balancers.describe([la.elastic_load_balancer or "" for la in attached])
     answers = []

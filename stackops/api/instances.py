@@ -59,7 +59,8 @@ def instance_tags(instance: Instance) -> dict[str, str]:
     return tags
 
 
-def _stack_layers(services: Services, stack_id: str, layer_ids: list[str]) -> list[Layer]:
+def stack_layers(services: Services, stack_id: str, layer_ids: list[str]) -> list[Layer]:
+    """The layers named, each checked to belong to the stack."""
     layers = services.store.get_many(Layer, layer_ids)
     for layer in layers:
         if layer.stack_id != stack_id:
@@ -81,7 +82,7 @@ def create_instance(
     stack = services.store.get(Stack, stack_id)
     if not layer_ids:
         raise InvalidInput("--layer-ids: give at least one layer id")
-    layers = _stack_layers(services, stack_id, layer_ids)
+    layers = stack_layers(services, stack_id, layer_ids)
     existing = services.store.contents(stack_id).instances
     taken = {i.hostname: i.instance_id for i in existing}
     hostname = spec.hostname or suggest_hostname(
@@ -138,7 +139,7 @@ def update_instance(services: Services, instance_id: str, changes: dict[str, Any
             + ", ".join("--" + b.replace("_", "-") for b in blocked)
         )
     if "layer_ids" in changes:
-        _stack_layers(services, instance.stack_id, changes["layer_ids"])
+        stack_layers(services, instance.stack_id, changes["layer_ids"])
     if "hostname" in changes:
         others = services.store.contents(instance.stack_id).instances
         taken = {i.hostname: i.instance_id for i in others}
@@ -232,7 +233,7 @@ def start_instance(services: Services, instance_id: str) -> None:
     """Launch (or start again) the EC2 instance of a stopped instance; status `pending`."""
     instance = services.store.get(Instance, instance_id)
     stack = services.store.get(Stack, instance.stack_id)
-    layers = _stack_layers(services, instance.stack_id, instance.layer_ids)
+    layers = stack_layers(services, instance.stack_id, instance.layer_ids)
     requested = instance.model_copy(update={"status": S.requested, "stop_requested": False})
     services.store.transition(requested, STARTABLE)
     try:

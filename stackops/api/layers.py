@@ -34,16 +34,21 @@ def create_layer(services: Services, stack_id: str, spec: LayerSpec) -> dict[str
     return {"LayerId": layer_id}
 
 
+def select_layers(
+    services: Services, stack_id: str | None, layer_ids: list[str] | None
+) -> list[Layer]:
+    """The layers named, or else every layer of the stack (one of the two must be given)."""
+    if layer_ids:
+        return services.store.get_many(Layer, layer_ids)
+    services.store.get(Stack, require_one(stack_id, "--stack-id", "--layer-ids"))
+    return services.store.contents(stack_id or "").layers
+
+
 def describe_layers(
     services: Services, stack_id: str | None, layer_ids: list[str] | None
 ) -> dict[str, Any]:
     """The layers of a stack, or the layers named."""
-    if layer_ids:
-        layers = services.store.get_many(Layer, layer_ids)
-    else:
-        services.store.get(Stack, require_one(stack_id, "--stack-id", "--layer-ids"))
-        layers = services.store.contents(stack_id).layers
-    return {"Layers": [layer.to_api() for layer in layers]}
+    return {"Layers": [layer.to_api() for layer in select_layers(services, stack_id, layer_ids)]}
 
 
 def update_layer(services: Services, layer_id: str, changes: dict[str, Any]) -> None:

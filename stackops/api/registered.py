@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.instances import TAG_INSTANCE, instance_tags, next_port_offset
+from stackops.api.instances import TAG_INSTANCE, instance_tags, next_port_offset, stack_layers
 from stackops.api.records import ensure_unique
 from stackops.api.tags import inherited_tags
 from stackops.errors import Conflict, InvalidInput
@@ -126,7 +126,7 @@ def register_instance(
         raise InvalidInput(f"--rsa-public-key: {AGENT_KEYS}")
     stack = services.store.get(Stack, stack_id)
     if layer_ids:
-        _assignable_layers(services, stack_id, layer_ids)
+        stack_layers(services, stack_id, list(layer_ids))
     ec2 = find_ec2_instance(
         services,
         ec2_instance_id=ec2_instance_id,
@@ -185,16 +185,6 @@ def _name_tag(ec2: Ec2Instance) -> str | None:
         return None
 
 
-def _assignable_layers(services: Services, stack_id: str, layer_ids: Sequence[str]) -> list[Layer]:
-    layers = services.store.get_many(Layer, layer_ids)
-    for layer in layers:
-        if layer.stack_id != stack_id:
-            raise InvalidInput(
-                f"layer {layer.layer_id} belongs to another stack ({layer.stack_id})"
-            )
-    return layers
-
-
 def _registered_instance(services: Services, instance_id: str, verb: str) -> Instance:
     instance = services.store.get(Instance, instance_id)
     if instance.registered_by is None:
@@ -216,7 +206,7 @@ def assign_instance(services: Services, instance_id: str, layer_ids: list[str]) 
             hint="unassign-instance first; assignment applies to every layer at once (OpsWorks)",
         )
     stack = services.store.get(Stack, instance.stack_id)
-    layers = _assignable_layers(services, instance.stack_id, layer_ids)
+    layers = stack_layers(services, instance.stack_id, layer_ids)
     ec2 = services.ec2.describe([instance.ec2_instance_id or ""]).get(
         instance.ec2_instance_id or ""
     )

@@ -45,15 +45,19 @@ def structured_value(option: str, text: str) -> Any:
     text, source = read_text(option, text)
     stripped = text.strip()
     if stripped.startswith(("{", "[", '"')) or stripped in ("null", "true", "false"):
-        try:
-            return json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                hint='give JSON (\'{"Key": "value"}\'), shorthand (Key=value,Other=value) '
-                "or file://path.json",
-            ) from None
+        return _json(source, stripped)
     return parse_shorthand(stripped, source)
+
+
+def _json(source: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            hint='give JSON (\'{"Key": "value"}\'), shorthand (Key=value,Other=value) '
+            "or file://path.json",
+        ) from None
 
 
 def list_value(option: str, values: Sequence[str]) -> list[Any]:
@@ -211,12 +215,7 @@ def expand_cli_input(command: click.Command, args: list[str]) -> list[str]:
         return args
     rest = args[:position] + args[position + (1 if "=" in args[position] else 2) :]
     value, source = read_text(CLI_INPUT, text or "")
-    try:
-        request = json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    request = _json(source, value)
     if not isinstance(request, dict):
         raise InvalidInput(f"{source}: give a JSON object of request parameters")
     options = {
