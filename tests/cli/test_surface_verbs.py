@@ -506,3 +506,68 @@ def test_assign_is_for_registered_instances_any_layer_type(boot, invoke):
     assert (inst["Status"], inst["LayerIds"]) == ("pending", [lb])
     tags = ec2_tags(boot, raw["InstanceId"])
     assert tags["stackops:layer-ids"] == lb
+
+
+def test_drained_shutdown_on_moto(boot, invoke, monkeypatch):
+    """DelayUntilElbConnectionsDrained with draining on: the load balancer is asked until the
+    instance is out, then the shutdown recipes run."""
+    from stackops.aws.elb import ClassicLoadBalancers
+
+    classic_elb(boot)
+    boot.client("elb").modify_load_balancer_attributes(
+        LoadBalancerName="web-elb",
+        LoadBalancerAttributes={"ConnectionDraining": {"Enabled": True, "Timeout": 30}},
+    )
+    stack_id = make_stack(invoke)
+    layer_id = make_layer(
+        invoke,
+        stack_id,
+        "app",
+        "--lifecycle-event-configuration",
+        "Shutdown={ExecutionTimeout=60,DelayUntilElbConnectionsDrained=true}",
+    )
+    inst = online_instance(invoke, stack_id, layer_id)
+    ok_json(
+        invoke(
+            "attach-elastic-load-balancer",
+            "--elastic-load-balancer-name",
+            "web-elb",
+            "--layer-id",
+            layer_id,
+        )
+    )
+    asked: list[str] = []
+    original = ClassicLoadBalancers.in_service
+
+    def spy(self, name, ec2_id):
+        asked.append(ec2_id)
+        return original(self, name, ec2_id)
+
+    monkeypatch.setattr(ClassicLoadBalancers, "in_service", spy)
+    ok_json(invoke("stop-instance", "--instance-id", inst["InstanceId"]))
+    ok_json(invoke("dispatch", "--drain", "--executor", "local"))
+    assert asked == [inst["Ec2InstanceId"]]
+    (stopped,) = ok_json(invoke("describe-instances", "--instance-ids", inst["InstanceId"]))[
+        "Instances"
+    ]
+    assert stopped["Status"] == "stopped" and elb_members(boot) == []
+
+
+def test_an_elastic_ip_follows_its_instance_through_a_restart(boot, invoke):
+    ec2 = boot.client("ec2")
+    ip = ec2.allocate_address(Domain="vpc")["PublicIp"]
+    stack_id = make_stack(invoke)
+    layer_id = make_layer(invoke, stack_id)
+    instance_id = make_instance(invoke, stack_id, layer_id)
+    ok_json(invoke("register-elastic-ip", "--elastic-ip", ip, "--stack-id", stack_id))
+    # Associated while the instance has no EC2 instance yet: remembered, associated at boot.
+    ok_json(invoke("associate-elastic-ip", "--elastic-ip", ip, "--instance-id", instance_id))
+    assert "InstanceId" not in ec2.describe_addresses(PublicIps=[ip])["Addresses"][0] or not (
+        ec2.describe_addresses(PublicIps=[ip])["Addresses"][0].get("InstanceId")
+    )
+    ok_json(invoke("start-instance", "--instance-id", instance_id))
+    ok_json(invoke("watch", "--once"))
+    ok_json(invoke("dispatch", "--drain", "--executor", "local"))
+    (inst,) = ok_json(invoke("describe-instances", "--instance-ids", instance_id))["Instances"]
+    (address,) = ec2.describe_addresses(PublicIps=[ip])["Addresses"]
+    assert address["InstanceId"] == inst["Ec2InstanceId"] and inst["PublicIp"] == ip
