@@ -9,6 +9,8 @@ from functools import cached_property
 
 from stackops.aws.dynamodb import StateTable
 from stackops.aws.ec2 import Ec2
+from stackops.aws.eip import Addresses
+from stackops.aws.elb import ClassicLoadBalancers
 from stackops.aws.elbv2 import TargetGroups
 from stackops.aws.events import EventBus
 from stackops.aws.s3 import Bucket
@@ -75,6 +77,14 @@ class Services:
     @cached_property
     def parameters(self) -> ParameterStore:
         return ParameterStore(self.session)
+
+    @cached_property
+    def load_balancers(self) -> ClassicLoadBalancers:
+        return ClassicLoadBalancers(self.session)
+
+    @cached_property
+    def addresses(self) -> Addresses:
+        return Addresses(self.session)
 
     @property
     def region(self) -> str:

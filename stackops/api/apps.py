@@ -46,11 +46,11 @@ def update_app(services: Services, app_id: str, changes: dict[str, Any]) -> None
     if "layers" in changes:
         _check_layers(new.layers, services.store.contents(app.stack_id).layers)
     if "environment" in changes:
-        kept = {v.key for v in new.environment if v.secure}
+        kept = {v.key for v in new.environment if v.secure and isinstance(v.value, str)}
         dropped = [
             app_secret_path(services, app_id, "env", v.key)
             for v in app.environment
-            if v.secure and v.key not in kept
+            if v.secure and isinstance(v.value, str) and v.key not in kept
         ]
         if dropped:
             services.parameters.delete_many(dropped)

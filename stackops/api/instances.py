@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stackops.api.amis import instance_ami
 from stackops.api.records import ensure_unique, require_one, updated
+from stackops.api.tags import inherited_tags
 from stackops.aws.ec2 import LaunchRequest
 from stackops.errors import Conflict, InvalidInput
 from stackops.lifecycle.events import instance_command_message
@@ -44,18 +46,6 @@ STOPPABLE = {
 # Fields of a launched instance that only a stopped instance may change (OpsWorks's rule).
 NEEDS_STOPPED = {"instance_type", "hostname", "os", "ami_id", "architecture", "ssh_key_name"}
 
-# Parameter Store paths of the public AMIs for the operating systems stackops knows.
-OS_AMI_PARAMETERS = {
-    "Amazon Linux 2023": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
-    "Amazon Linux 2": "/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2",
-    "Ubuntu 22.04 LTS": (
-        "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"
-    ),
-    "Ubuntu 24.04 LTS": (
-        "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
-    ),
-}
-
 
 def instance_tags(instance: Instance) -> dict[str, str]:
     """The tags that tie an EC2 instance to its stackops instance, checked against EC2's limits."""
@@ -69,7 +59,8 @@ def instance_tags(instance: Instance) -> dict[str, str]:
     return tags
 
 
-def _stack_layers(services: Services, stack_id: str, layer_ids: list[str]) -> list[Layer]:
+def stack_layers(services: Services, stack_id: str, layer_ids: list[str]) -> list[Layer]:
+    """The layers named, each checked to belong to the stack."""
     layers = services.store.get_many(Layer, layer_ids)
     for layer in layers:
         if layer.stack_id != stack_id:
@@ -100,7 +91,7 @@ def create_instance(
     stack = services.store.get(Stack, stack_id)
     if not layer_ids:
         raise InvalidInput("--layer-ids: give at least one layer id")
-    layers = _stack_layers(services, stack_id, layer_ids)
+    layers = stack_layers(services, stack_id, layer_ids)
     existing = services.store.contents(stack_id).instances
     taken = {i.hostname: i.instance_id for i in existing}
     hostname = spec.hostname or suggest_hostname(
@@ -119,6 +110,7 @@ def create_instance(
         port_offset=next_port_offset(services),
     )
     instance_tags(instance)  # refuse now what EC2 would refuse at launch
+    _ami(services, stack, instance)  # an OS or AMI that cannot launch is refused now
     services.store.put(instance)
     return {"InstanceId": instance_id}
 
@@ -156,22 +148,31 @@ def update_instance(services: Services, instance_id: str, changes: dict[str, Any
             + ", ".join("--" + b.replace("_", "-") for b in blocked)
         )
     if "layer_ids" in changes:
-        _stack_layers(services, instance.stack_id, changes["layer_ids"])
+        stack_layers(services, instance.stack_id, changes["layer_ids"])
     if "hostname" in changes:
         others = services.store.contents(instance.stack_id).instances
         taken = {i.hostname: i.instance_id for i in others}
         ensure_unique("instance", "hostname", changes["hostname"], taken, instance_id)
     new = updated(instance, changes)
+    if {"os", "ami_id", "architecture"} & changes.keys():
+        _ami(services, services.store.get(Stack, instance.stack_id), new)
     tags = instance_tags(new)
     if new.ec2_instance_id and launched:
         services.ec2.tag(new.ec2_instance_id, tags)
     services.store.put(new)
 
 
-def delete_instance(services: Services, instance_id: str) -> None:
-    """Delete a stopped instance, terminating its EC2 instance if one is left."""
+def delete_instance(
+    services: Services, instance_id: str, *, delete_elastic_ip: bool = False
+) -> None:
+    """Delete a stopped (or registered) instance, terminating its EC2 instance if one is left.
+
+    Elastic IPs stackops allocated for it are released; with `delete_elastic_ip` the
+    address associated with it too (OpsWorks's DeleteElasticIp)."""
+    from stackops.api.eips import release_instance_addresses
+
     instance = services.store.get(Instance, instance_id)
-    if instance.status not in STARTABLE:
+    if instance.status not in STARTABLE | {S.registered}:
         raise Conflict(
             f"instance {instance.hostname} is {instance.status}",
             hint=f"stop it first: stackops stop-instance --instance-id {instance_id}",
@@ -179,26 +180,22 @@ def delete_instance(services: Services, instance_id: str) -> None:
     if instance.ec2_instance_id:
         found = services.ec2.describe([instance.ec2_instance_id]).get(instance.ec2_instance_id)
         if found and found.state not in ("terminated", "shutting-down"):
+            release_instance_addresses(services, instance, release=delete_elastic_ip)
             services.ec2.terminate(instance.ec2_instance_id)
+        else:
+            release_instance_addresses(services, instance, release=delete_elastic_ip)
         _end_sandbox_node(instance.ec2_instance_id)
     services.store.delete(instance)
 
 
 def _ami(services: Services, stack: Stack, instance: Instance) -> str:
-    if instance.ami_id or stack.default_ami_id:
-        return instance.ami_id or stack.default_ami_id  # type: ignore[return-value]
-    os_name = instance.os or stack.default_os
-    parameter = OS_AMI_PARAMETERS.get(os_name or "")
-    if parameter is None:
-        raise InvalidInput(
-            f"no AMI for operating system {os_name!r}",
-            hint="give --ami-id on the instance or --default-ami-id on the stack, or an OS of: "
-            + ", ".join(OS_AMI_PARAMETERS),
-        )
-    ami = services.parameters.get_plain(parameter)
-    if not ami:
-        raise InvalidInput(f"no public AMI found for {os_name!r} in {services.region}")
-    return ami
+    return instance_ami(
+        services,
+        stack,
+        os_name=instance.os,
+        ami_id=instance.ami_id,
+        architecture=instance.architecture.value,
+    )
 
 
 def launch_request(
@@ -212,14 +209,16 @@ def launch_request(
     return LaunchRequest(
         image_id=_ami(services, stack, instance),
         instance_type=instance.instance_type,
-        tags=instance_tags(instance),
+        tags={**inherited_tags(stack, layers), **instance_tags(instance)},
         client_token=token,
         subnet_id=instance.subnet_id or stack.default_subnet_id,
         availability_zone=instance.availability_zone or stack.default_availability_zone,
         security_group_ids=tuple(dict.fromkeys(groups)),
         key_name=instance.ssh_key_name or stack.default_ssh_key_name,
         instance_profile_arn=profile or stack.default_instance_profile_arn,
-        ebs_optimized=instance.ebs_optimized,
+        ebs_optimized=instance.ebs_optimized
+        or any(la.use_ebs_optimized_instances for la in layers),
+        associate_public_ip=all(la.auto_assign_public_ips for la in layers),
         tenancy=instance.tenancy,
     )
 
@@ -244,7 +243,7 @@ def start_instance(services: Services, instance_id: str) -> None:
     """Launch (or start again) the EC2 instance of a stopped instance; status `pending`."""
     instance = services.store.get(Instance, instance_id)
     stack = services.store.get(Stack, instance.stack_id)
-    layers = _stack_layers(services, instance.stack_id, instance.layer_ids)
+    layers = stack_layers(services, instance.stack_id, instance.layer_ids)
     requested = instance.model_copy(update={"status": S.requested, "stop_requested": False})
     services.store.transition(requested, STARTABLE)
     try:
@@ -340,56 +339,6 @@ def stop_stack(services: Services, stack_id: str) -> dict[str, Any]:
             stop_instance(services, instance.instance_id)
             stopped.append(instance.instance_id)
     return {"StoppedInstanceIds": stopped}
-
-
-def register_instance(
-    services: Services,
-    stack_id: str,
-    ec2_instance_id: str,
-    hostname: str | None,
-    layer_ids: list[str],
-) -> dict[str, Any]:
-    """Adopt a running or stopped EC2 instance: record it and tag it as the stack's."""
-    stack = services.store.get(Stack, stack_id)
-    layers = _stack_layers(services, stack_id, layer_ids) if layer_ids else []
-    ec2 = services.ec2.describe([ec2_instance_id]).get(ec2_instance_id)
-    if ec2 is None or ec2.state in ("terminated", "shutting-down"):
-        raise InvalidInput(f"no running or stopped EC2 instance {ec2_instance_id}")
-    if ec2.tags.get(TAG_INSTANCE):
-        raise Conflict(
-            f"EC2 instance {ec2_instance_id} is already registered as {ec2.tags[TAG_INSTANCE]}"
-        )
-    existing = services.store.contents(stack_id).instances
-    taken = {i.hostname: i.instance_id for i in existing}
-    name = (
-        hostname
-        or ec2.tags.get("Name")
-        or suggest_hostname(
-            stack.hostname_theme, layers[0].shortname if layers else "instance", set(taken)
-        )
-    )
-    ensure_unique("instance", "hostname", name, taken, None)
-    instance_id = new_id()
-    status = S.online if ec2.state in ("running", "pending") else S.stopped
-    instance = _with_ec2(
-        Instance(
-            instance_id=instance_id,
-            stack_id=stack_id,
-            layer_ids=layer_ids,
-            hostname=name,
-            instance_type=ec2.instance_type or "unknown",
-            ami_id=ec2.image_id,
-            arn=services.arn("instance", instance_id),
-            created_at=services.now_iso(),
-            registered_by="stackops register-instance",
-            port_offset=next_port_offset(services),
-        ),
-        ec2,
-        status,
-    )
-    services.ec2.tag(ec2_instance_id, instance_tags(instance))
-    services.store.put(instance)
-    return {"InstanceId": instance_id}
 
 
 def get_hostname_suggestion(services: Services, layer_id: str) -> dict[str, Any]:

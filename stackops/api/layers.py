@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stackops.api.elb import check_load_balancer, move_members
 from stackops.api.records import ensure_unique, require_one, updated
+from stackops.api.secrets import layer_secret_paths, stash_layer_secrets
 from stackops.errors import Conflict
 from stackops.model.fields import new_id
 from stackops.model.resources import Layer, LayerSpec, Stack
@@ -27,20 +29,26 @@ def create_layer(services: Services, stack_id: str, spec: LayerSpec) -> dict[str
         arn=services.arn("layer", layer_id),
         created_at=services.now_iso(),
     )
-    services.store.put(layer)
+    check_load_balancer(services, layer, layer.elastic_load_balancer)
+    services.store.put(stash_layer_secrets(services, layer))
     return {"LayerId": layer_id}
+
+
+def select_layers(
+    services: Services, stack_id: str | None, layer_ids: list[str] | None
+) -> list[Layer]:
+    """The layers named, or else every layer of the stack (one of the two must be given)."""
+    if layer_ids:
+        return services.store.get_many(Layer, layer_ids)
+    services.store.get(Stack, require_one(stack_id, "--stack-id", "--layer-ids"))
+    return services.store.contents(stack_id or "").layers
 
 
 def describe_layers(
     services: Services, stack_id: str | None, layer_ids: list[str] | None
 ) -> dict[str, Any]:
     """The layers of a stack, or the layers named."""
-    if layer_ids:
-        layers = services.store.get_many(Layer, layer_ids)
-    else:
-        services.store.get(Stack, require_one(stack_id, "--stack-id", "--layer-ids"))
-        layers = services.store.contents(stack_id).layers
-    return {"Layers": [layer.to_api() for layer in layers]}
+    return {"Layers": [layer.to_api() for layer in select_layers(services, stack_id, layer_ids)]}
 
 
 def update_layer(services: Services, layer_id: str, changes: dict[str, Any]) -> None:
@@ -50,7 +58,11 @@ def update_layer(services: Services, layer_id: str, changes: dict[str, Any]) -> 
         others = services.store.contents(layer.stack_id).layers
         taken = {other.shortname: other.layer_id for other in others}
         ensure_unique("layer", "shortname", changes["shortname"], taken, layer_id)
-    services.store.put(updated(layer, changes))
+    new = updated(layer, changes)
+    if new.elastic_load_balancer != layer.elastic_load_balancer:
+        check_load_balancer(services, new, new.elastic_load_balancer)
+        move_members(services, layer, layer.elastic_load_balancer, new.elastic_load_balancer)
+    services.store.put(stash_layer_secrets(services, new))
 
 
 def delete_layer(services: Services, layer_id: str) -> None:
@@ -67,3 +79,4 @@ def delete_layer(services: Services, layer_id: str) -> None:
             hint="delete those instances (or remove them from the layer) first",
         )
     services.store.delete(layer)
+    services.parameters.delete_many(layer_secret_paths(services, layer))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from stackops.model.resources import App
+from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
+from stackops.model.resources import App, Layer
+from stackops.model.secret_ref import SecretRef
 
 if TYPE_CHECKING:
     from stackops.services import Services
@@ -27,7 +29,7 @@ def stash_app_secrets(services: Services, app: App) -> App:
     """Move an app's protected values to Parameter Store; return the record to store."""
     env = []
     for var in app.environment:
-        if var.secure and var.value:
+        if var.secure and isinstance(var.value, str) and var.value:
             services.parameters.put_secret(
                 app_secret_path(services, app.app_id, "env", var.key), var.value
             )
@@ -38,22 +40,33 @@ def stash_app_secrets(services: Services, app: App) -> App:
         blanked = {}
         for name in SOURCE_SECRETS:
             value = getattr(source, name)
-            if value:
+            if isinstance(value, str) and value:
                 services.parameters.put_secret(
                     app_secret_path(services, app.app_id, "source", name), value
                 )
                 blanked[name] = ""
         if blanked:
             source = source.model_copy(update=blanked)
-    return app.model_copy(update={"environment": env, "app_source": source})
+    ssl = app.ssl_configuration
+    if ssl is not None and isinstance(ssl.private_key, str) and ssl.private_key:
+        services.parameters.put_secret(
+            app_secret_path(services, app.app_id, "ssl", "private_key"), ssl.private_key
+        )
+        ssl = ssl.model_copy(update={"private_key": ""})
+    return app.model_copy(
+        update={"environment": env, "app_source": source, "ssl_configuration": ssl}
+    )
 
 
 def secret_paths(services: Services, app: App) -> list[str]:
     """Every parameter that may hold a protected value of `app`."""
     paths = [
-        app_secret_path(services, app.app_id, "env", v.key) for v in app.environment if v.secure
+        app_secret_path(services, app.app_id, "env", v.key)
+        for v in app.environment
+        if v.secure and not isinstance(v.value, SecretRef)
     ]
     paths += [app_secret_path(services, app.app_id, "source", n) for n in SOURCE_SECRETS]
+    paths.append(app_secret_path(services, app.app_id, "ssl", "private_key"))
     return paths
 
 
@@ -65,3 +78,24 @@ def copy_app_secrets(services: Services, source: App, new_app_id: str) -> None:
     for path, value in values.items():
         suffix = path[len(prefix) :]
         services.parameters.put_secret(app_secret_path(services, new_app_id) + suffix, value)
+
+
+def layer_secret_path(services: Services, layer_id: str, key: str) -> str:
+    """Where a protected attribute of a layer (MysqlRootPassword...) is kept."""
+    return "/".join([services.names.secret_prefix(), "layers", layer_id, "attributes", key])
+
+
+def stash_layer_secrets(services: Services, layer: Layer) -> Layer:
+    """Move a layer's protected attribute values to Parameter Store; the record keeps a ref."""
+    attributes = dict(layer.attributes)
+    for key, value in layer.attributes.items():
+        if key in PROTECTED_ATTRIBUTES and isinstance(value, str) and value:
+            path = layer_secret_path(services, layer.layer_id, key)
+            services.parameters.put_secret(path, value)
+            attributes[key] = ""  # kept at its own parameter (as an app's secure values)
+    return layer.model_copy(update={"attributes": attributes})
+
+
+def layer_secret_paths(services: Services, layer: Layer) -> list[str]:
+    """The parameters stackops made for a layer's protected attributes."""
+    return [layer_secret_path(services, layer.layer_id, key) for key in PROTECTED_ATTRIBUTES]

@@ -36,6 +36,8 @@ class LaunchRequest:
     instance_profile_arn: str | None = None
     ebs_optimized: bool = False
     tenancy: str | None = None
+    associate_public_ip: bool | None = None
+    """None: the subnet decides; True/False: ask for (or refuse) a public IP (VPC subnets)."""
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,22 @@ class Ec2:
             ],
             "EbsOptimized": req.ebs_optimized,
         }
-        if req.subnet_id:
-            kwargs["SubnetId"] = req.subnet_id
-        if req.security_group_ids:
-            kwargs["SecurityGroupIds"] = list(req.security_group_ids)
+        if req.associate_public_ip is not None and (req.subnet_id or not req.associate_public_ip):
+            # The public IP choice lives on the network interface, with the subnet and groups.
+            interface: dict[str, Any] = {
+                "DeviceIndex": 0,
+                "AssociatePublicIpAddress": req.associate_public_ip,
+            }
+            if req.subnet_id:
+                interface["SubnetId"] = req.subnet_id
+            if req.security_group_ids:
+                interface["Groups"] = list(req.security_group_ids)
+            kwargs["NetworkInterfaces"] = [interface]
+        else:
+            if req.subnet_id:
+                kwargs["SubnetId"] = req.subnet_id
+            if req.security_group_ids:
+                kwargs["SecurityGroupIds"] = list(req.security_group_ids)
         if req.key_name:
             kwargs["KeyName"] = req.key_name
         if req.instance_profile_arn:
@@ -134,6 +148,21 @@ class Ec2:
                     for raw in reservation["Instances"]:
                         found[raw["InstanceId"]] = _instance(raw)
         return list(found.values())
+
+    def find_by_address(
+        self, *, private_ip: str | None, public_ip: str | None
+    ) -> list[Ec2Instance]:
+        """The instances (not terminated) with this private and/or public IP address."""
+        filters = [
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}
+        ]
+        if private_ip:
+            filters.append({"Name": "private-ip-address", "Values": [private_ip]})
+        if public_ip:
+            filters.append({"Name": "ip-address", "Values": [public_ip]})
+        with aws_errors("ec2:DescribeInstances"):
+            resp = self._client.describe_instances(Filters=filters)
+        return [_instance(raw) for res in resp["Reservations"] for raw in res["Instances"]]
 
     def _describe_one(self, instance_id: str) -> dict[str, Ec2Instance]:
         try:

@@ -41,7 +41,7 @@ def update_app(ctx: click.Context, app_id: str, **values: Any) -> None:
     show(ctx, None, f"updated app {app_id}")
 
 
-@click.command("delete-app")
+@click.command("delete-app", cls=AwsStyleCommand)
 @click.option("--app-id", required=True)
 @click.pass_context
 def delete_app(ctx: click.Context, app_id: str) -> None:

@@ -1,4 +1,4 @@
-"""Instance verbs: create, describe, update, delete, start, stop, reboot, register, hostnames."""
+"""Instance verbs: create, describe, update, delete, start, stop, reboot, hostnames, OS names."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from stackops.api import instances as api
 from stackops.cli.context import services, show
 from stackops.cli.output import note
 from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
+from stackops.errors import InvalidInput
 from stackops.model.resources import Instance, InstanceSpec
 
 
@@ -56,14 +57,30 @@ def update_instance(
     show(ctx, None, f"updated instance {instance_id}")
 
 
-@click.command("delete-instance")
+@click.command("delete-instance", cls=AwsStyleCommand)
 @click.option("--instance-id", required=True)
-@click.option("--delete-elastic-ip/--no-delete-elastic-ip", default=False, hidden=True)
-@click.option("--delete-volumes/--no-delete-volumes", default=False, hidden=True)
+@click.option(
+    "--delete-elastic-ip/--no-delete-elastic-ip",
+    default=False,
+    help="Release the Elastic IP associated with it too.",
+)
+@click.option(
+    "--delete-volumes/--no-delete-volumes",
+    default=False,
+    help="Refused: OpsWorks EBS volumes are not supported (the root volume goes as EC2 says).",
+)
 @click.pass_context
-def delete_instance(ctx: click.Context, instance_id: str, **_: Any) -> None:
+def delete_instance(
+    ctx: click.Context, instance_id: str, delete_elastic_ip: bool, delete_volumes: bool
+) -> None:
     """Delete a stopped instance (its EC2 instance is terminated)."""
-    api.delete_instance(services(ctx), instance_id)
+    if delete_volumes:
+        raise InvalidInput(
+            "--delete-volumes: OpsWorks EBS volumes (VolumeConfigurations, RegisterVolume) are "
+            "not supported: an instance has its root volume only, which EC2 deletes or keeps "
+            "as its DeleteOnTermination says"
+        )
+    api.delete_instance(services(ctx), instance_id, delete_elastic_ip=delete_elastic_ip)
     show(ctx, None, f"deleted instance {instance_id}")
 
 
@@ -89,7 +106,7 @@ def wait_options(verb: str, goal: str) -> Callable[[Callable[..., Any]], Callabl
     return decorate
 
 
-@click.command("start-instance")
+@click.command("start-instance", cls=AwsStyleCommand)
 @click.option("--instance-id", required=True)
 @wait_options("setup and deploy, then online", "online")
 @click.pass_context
@@ -102,7 +119,7 @@ def start_instance(ctx: click.Context, instance_id: str, wait: bool, wait_timeou
         _wait(ctx, svc, instance_id, "online", wait_timeout)
 
 
-@click.command("stop-instance")
+@click.command("stop-instance", cls=AwsStyleCommand)
 @click.option("--instance-id", required=True)
 @click.option(
     "--force/--no-force",
@@ -148,7 +165,7 @@ def _progress(instance: Instance, stalled: float) -> None:
     note(f"{instance.hostname}: {instance.status.value}{reason}")
 
 
-@click.command("reboot-instance")
+@click.command("reboot-instance", cls=AwsStyleCommand)
 @click.option("--instance-id", required=True)
 @click.pass_context
 def reboot_instance(ctx: click.Context, instance_id: str) -> None:
@@ -157,29 +174,18 @@ def reboot_instance(ctx: click.Context, instance_id: str) -> None:
     show(ctx, None, f"rebooted instance {instance_id}")
 
 
-@click.command("register-instance", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
-@click.option("--ec2-instance-id", required=True, help="The EC2 instance to adopt.")
-@click.option("--hostname", help="Default: its Name tag, else the stack's theme.")
-@list_option("--layer-ids", help="Layers to put it in.")
-@click.pass_context
-def register_instance(
-    ctx: click.Context,
-    stack_id: str,
-    ec2_instance_id: str,
-    hostname: str | None,
-    layer_ids: tuple[str, ...],
-) -> None:
-    """Adopt an existing EC2 instance into a stack by tagging it."""
-    result = api.register_instance(
-        services(ctx), stack_id, ec2_instance_id, hostname, list(layer_ids)
-    )
-    show(ctx, result)
-
-
-@click.command("get-hostname-suggestion")
+@click.command("get-hostname-suggestion", cls=AwsStyleCommand)
 @click.option("--layer-id", required=True)
 @click.pass_context
 def get_hostname_suggestion(ctx: click.Context, layer_id: str) -> None:
     """The next hostname for a layer, by the stack's hostname theme."""
     show(ctx, api.get_hostname_suggestion(services(ctx), layer_id))
+
+
+@click.command("describe-operating-systems", cls=AwsStyleCommand)
+@click.pass_context
+def describe_operating_systems(ctx: click.Context) -> None:
+    """The operating system names instances may use (each maps to a current public AMI)."""
+    from stackops.api.amis import describe_operating_systems as describe
+
+    show(ctx, describe())

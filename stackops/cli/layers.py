@@ -11,10 +11,13 @@ from stackops.cli.context import services, show
 from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
 from stackops.model.resources import LayerSpec
 
+# Set by their own verbs, as in OpsWorks (attach-elastic-load-balancer), not by options here.
+LAYER_VERB_ONLY = ("elastic_load_balancer",)
+
 
 @click.command("create-layer", cls=AwsStyleCommand)
 @click.option("--stack-id", required=True)
-@model_options(LayerSpec, required=("type", "name", "shortname"))
+@model_options(LayerSpec, exclude=LAYER_VERB_ONLY, required=("type", "name", "shortname"))
 @click.pass_context
 def create_layer(ctx: click.Context, stack_id: str, **values: Any) -> None:
     """Create a layer (a role: lb, app, db, custom) in a stack."""
@@ -33,7 +36,7 @@ def describe_layers(ctx: click.Context, stack_id: str | None, layer_ids: tuple[s
 
 @click.command("update-layer", cls=AwsStyleCommand)
 @click.option("--layer-id", required=True)
-@model_options(LayerSpec, exclude=("type",))
+@model_options(LayerSpec, exclude=("type", *LAYER_VERB_ONLY))
 @click.pass_context
 def update_layer(ctx: click.Context, layer_id: str, **values: Any) -> None:
     """Change a layer's settings."""
@@ -41,7 +44,7 @@ def update_layer(ctx: click.Context, layer_id: str, **values: Any) -> None:
     show(ctx, None, f"updated layer {layer_id}")
 
 
-@click.command("delete-layer")
+@click.command("delete-layer", cls=AwsStyleCommand)
 @click.option("--layer-id", required=True)
 @click.pass_context
 def delete_layer(ctx: click.Context, layer_id: str) -> None:

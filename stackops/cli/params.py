@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from stackops.api.records import describe_errors
+from stackops.cli.shorthand import list_value, read_text, structured_value
 from stackops.errors import InvalidInput
 
 F = typing.TypeVar("F", bound=Callable[..., Any])
@@ -55,11 +56,26 @@ def field_style(annotation: Any) -> str:
 
 
 class AwsStyleCommand(click.Command):
-    """A command whose list options take several values: `--layer-ids L1 L2`."""
+    """A command whose list options take several values (`--layer-ids L1 L2`) and that
+    takes a whole request as `--cli-input-json` (see `stackops.cli.shorthand`)."""
 
     list_options: frozenset[str] = frozenset()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(
+            click.Option(
+                ["--cli-input-json"],
+                expose_value=False,
+                metavar="JSON",
+                help="The request as JSON (or file://request.json), keys as the API names them.",
+            )
+        )
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from stackops.cli.shorthand import expand_cli_input
+
+        args = expand_cli_input(self, args)
         lists = {
             opt
             for p in self.params
@@ -119,6 +135,9 @@ def _option(name: str, annotation: Any, required: bool, help_text: str | None) -
     if style == "list":
         return list_option(opt, name, required=required, help=help_text)
     inner = _unwrap(annotation)
+    if style == "json" and typing.get_origin(inner) is list:
+        # a list of structures: one JSON list, or one JSON/shorthand value per item
+        return list_option(opt, name, required=required, metavar="JSON", help=help_text)
     if isinstance(inner, type) and issubclass(inner, enum.Enum):
         choices = click.Choice([str(m.value) for m in inner])
         return click.option(opt, name, type=choices, required=required, help=help_text)
@@ -161,9 +180,15 @@ def given_fields(model: type, values: dict[str, Any]) -> dict[str, Any]:
         if style == "list":
             flat = [v for item in value for v in _split_list(item)]
             data[name] = flat
+        elif style == "json" and isinstance(value, tuple):
+            data[name] = list_value(option_name(name), value)
         elif style == "json" and isinstance(value, str):
             # custom_json is kept as text: the model parses it and checks its size.
-            data[name] = value if name == "custom_json" else read_json(option_name(name), value)
+            data[name] = (
+                read_text(option_name(name), value)[0]
+                if name == "custom_json"
+                else structured_value(option_name(name), value)
+            )
         else:
             data[name] = value
     return data

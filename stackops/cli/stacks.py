@@ -9,16 +9,37 @@ import click
 from stackops.api import instances as instance_api
 from stackops.api import stacks as api
 from stackops.cli.context import services, show
+from stackops.cli.output import note
 from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
+from stackops.errors import InvalidInput
 from stackops.model.resources import StackSpec
+
+STACK_REGION_HELP = "The stack's region (the aws CLI's name for CreateStack's Region)."
+
+
+def _stack_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The StackSpec fields given, --stack-region as the stack's region."""
+    stack_region = values.pop("stack_region", None)
+    fields = given_fields(StackSpec, values)
+    if stack_region:
+        if fields.get("region") not in (None, stack_region):
+            raise InvalidInput("--stack-region and the stack's --region differ; give one")
+        fields["region"] = stack_region
+    if fields.get("service_role_arn"):
+        note(
+            "note: --service-role-arn is recorded for reference; stackops acts with the "
+            "dispatcher's own role (bootstrap --print-iam-policy --role dispatcher)"
+        )
+    return fields
 
 
 @click.command("create-stack", cls=AwsStyleCommand)
+@click.option("--stack-region", help=STACK_REGION_HELP)
 @model_options(StackSpec, required=("name",))
 @click.pass_context
 def create_stack(ctx: click.Context, **values: Any) -> None:
     """Create a stack (layers, apps and instances are added to it)."""
-    spec = build(StackSpec, given_fields(StackSpec, values))
+    spec = build(StackSpec, _stack_fields(values))
     show(ctx, api.create_stack(services(ctx), spec))
 
 
@@ -36,11 +57,11 @@ def describe_stacks(ctx: click.Context, stack_ids: tuple[str, ...]) -> None:
 @click.pass_context
 def update_stack(ctx: click.Context, stack_id: str, **values: Any) -> None:
     """Change a stack's settings."""
-    api.update_stack(services(ctx), stack_id, given_fields(StackSpec, values))
+    api.update_stack(services(ctx), stack_id, _stack_fields(values))
     show(ctx, None, f"updated stack {stack_id}")
 
 
-@click.command("delete-stack")
+@click.command("delete-stack", cls=AwsStyleCommand)
 @click.option("--stack-id", required=True)
 @click.pass_context
 def delete_stack(ctx: click.Context, stack_id: str) -> None:
@@ -52,17 +73,32 @@ def delete_stack(ctx: click.Context, stack_id: str) -> None:
 @click.command("clone-stack", cls=AwsStyleCommand)
 @click.option("--source-stack-id", required=True)
 @list_option("--clone-app-ids", help="Apps of the source stack to copy.")
+@click.option(
+    "--clone-permissions/--no-clone-permissions",
+    default=False,
+    help="Refused: OpsWorks user permissions are not supported.",
+)
+@click.option("--stack-region", help=STACK_REGION_HELP)
 @model_options(StackSpec)
 @click.pass_context
 def clone_stack(
-    ctx: click.Context, source_stack_id: str, clone_app_ids: tuple[str, ...], **values: Any
+    ctx: click.Context,
+    source_stack_id: str,
+    clone_app_ids: tuple[str, ...],
+    clone_permissions: bool,
+    **values: Any,
 ) -> None:
     """Copy a stack's settings and layers (and the apps named) into a new stack."""
-    overrides = given_fields(StackSpec, values)
+    if clone_permissions:
+        raise InvalidInput(
+            "--clone-permissions: OpsWorks user permissions (SetPermission, user profiles) are "
+            "not supported; access is IAM's (bootstrap --print-iam-policy --role operator)"
+        )
+    overrides = _stack_fields(values)
     show(ctx, api.clone_stack(services(ctx), source_stack_id, overrides, list(clone_app_ids)))
 
 
-@click.command("describe-stack-summary")
+@click.command("describe-stack-summary", cls=AwsStyleCommand)
 @click.option("--stack-id", required=True)
 @click.pass_context
 def describe_stack_summary(ctx: click.Context, stack_id: str) -> None:
@@ -70,17 +106,19 @@ def describe_stack_summary(ctx: click.Context, stack_id: str) -> None:
     show(ctx, api.describe_stack_summary(services(ctx), stack_id))
 
 
-@click.command("start-stack")
+@click.command("start-stack", cls=AwsStyleCommand)
 @click.option("--stack-id", required=True)
 @click.pass_context
 def start_stack(ctx: click.Context, stack_id: str) -> None:
-    """Start every stopped instance of a stack."""
-    show(ctx, instance_api.start_stack(services(ctx), stack_id))
+    """Start every stopped instance of a stack (OpsWorks answers nothing; stderr lists them)."""
+    started = instance_api.start_stack(services(ctx), stack_id)["StartedInstanceIds"]
+    show(ctx, None, f"starting {len(started)} instance(s): {' '.join(started) or '-'}")
 
 
-@click.command("stop-stack")
+@click.command("stop-stack", cls=AwsStyleCommand)
 @click.option("--stack-id", required=True)
 @click.pass_context
 def stop_stack(ctx: click.Context, stack_id: str) -> None:
-    """Stop every running instance of a stack."""
-    show(ctx, instance_api.stop_stack(services(ctx), stack_id))
+    """Stop every running instance of a stack (OpsWorks answers nothing; stderr lists them)."""
+    stopped = instance_api.stop_stack(services(ctx), stack_id)["StoppedInstanceIds"]
+    show(ctx, None, f"stopping {len(stopped)} instance(s): {' '.join(stopped) or '-'}")

@@ -135,6 +135,10 @@ class Run:
         """An app release: release=, source=, checksum=, shared=, keep=, migrate=."""
         return self.declare("release", deploy_to, **options)
 
+    def package(self, name: str, **options: Any) -> Resource:
+        """OS packages: packages=[...] installed when missing, or action="upgrade"."""
+        return self.declare("package", name, **options)
+
     def service(self, name: str, **options: Any) -> Resource:
         """A supervised process: command=, action=, cwd=, env=, reload_signal=, provider=."""
         return self.declare("service", name, **options)

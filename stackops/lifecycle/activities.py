@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from stackops.errors import StackopsError
 from stackops.executors import RunRequest, RunResult
+from stackops.layer_attachments import (
+    assign_elastic_ip,
+    leave_load_balancers,
+    register_with_load_balancers,
+)
 from stackops.lifecycle.attributes import (
     apps_for,
     build_node_attributes,
@@ -224,6 +229,7 @@ class Activities:
             instance.model_copy(update={"status_reason": None}), S.running_setup
         )
         view = self.view(instance.stack_id)  # one read serves setup and deploy
+        instance = assign_elastic_ip(self.services, view.layers_of(instance), instance)
         setup = self.run(self.new_command(instance, CommandType.setup), "setup", view=view)
         if setup.status is not CommandStatus.successful:
             return self._boot_failed(instance, f"setup failed: {setup.summary}")
@@ -240,6 +246,7 @@ class Activities:
         for group in view.target_groups(instance):
             if instance.ec2_instance_id:
                 self.services.target_groups.register(group, [instance.ec2_instance_id])
+        register_with_load_balancers(self.services, view.layers_of(instance), instance)
         return self.set_status(instance, S.online)
 
     def _check_apps(self, deploy: Command, instance: Instance, apps: list[App]) -> str | None:
@@ -296,6 +303,7 @@ class Activities:
         for group in view.target_groups(instance):
             if instance.ec2_instance_id:
                 self.services.target_groups.deregister(group, [instance.ec2_instance_id])
+        leave_load_balancers(self.services, view.layers_of(instance), instance)
         limits = [
             layer.lifecycle_event_configuration.shutdown.execution_timeout
             for layer in view.layers_of(instance)

@@ -16,7 +16,9 @@ from typing import Any, Final, Literal
 
 from stackops.errors import InvalidInput
 from stackops.model.enums import InstanceStatus
+from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
 from stackops.model.resources import App, Instance, Layer, Stack
+from stackops.model.secret_ref import SecretRef
 
 Activity = Literal["setup", "configure", "deploy", "undeploy", "shutdown"]
 ACTIVITIES: Final = ("setup", "configure", "deploy", "undeploy", "shutdown")
@@ -108,9 +110,14 @@ def build_node_attributes(
                 "status": instance.status.value,
                 "address": _address(instance, sandbox),
                 "port_offset": instance.port_offset,
+                **_setup_attributes(instance, own_layers),
             },
             "layers": {
-                layer.shortname: _layer_attributes(layer, instances, sandbox) for layer in layers
+                layer.shortname: {
+                    **_layer_attributes(layer, instances, sandbox),
+                    "attributes": _layer_settings(layer, secret_prefix),
+                }
+                for layer in layers
             },
             "applications": [
                 {"name": app.name, "slug_name": app.shortname, "application_type": app.type.value}
@@ -182,7 +189,9 @@ def _deploy_attributes(
         },
         "environment": {
             var.key: (
-                {"ssm": app_env_secret_path(secret_prefix, app.app_id, var.key)}
+                var.value.model_dump()  # the user's own parameter: {"ssm": ...}
+                if isinstance(var.value, SecretRef)
+                else {"ssm": app_env_secret_path(secret_prefix, app.app_id, var.key)}
                 if var.secure
                 else var.value
             )
@@ -193,7 +202,59 @@ def _deploy_attributes(
         "keep_releases": KEEP_RELEASES,
         "domains": list(app.domains),
         "health_check": copy.deepcopy(app.health_check),
+        **_app_settings(app, secret_prefix),
     }
+
+
+def _setup_attributes(instance: Instance, layers: Sequence[Layer]) -> dict[str, Any]:
+    """What the built-in setup installs: its layers' packages, and updates unless turned off
+    on the instance or one of its layers (InstallUpdatesOnBoot)."""
+    return {
+        "packages": list(dict.fromkeys(p for layer in layers for p in layer.packages)),
+        "install_updates_on_boot": instance.install_updates_on_boot
+        and all(layer.install_updates_on_boot for layer in layers),
+    }
+
+
+def _layer_settings(layer: Layer, secret_prefix: str) -> dict[str, Any]:
+    """A layer's attributes; a protected one ("" in the record) as a ref to its parameter."""
+    attributes = layer.model_dump(mode="json")["attributes"]
+    prefix = secret_prefix.rstrip("/")
+    return {
+        key: {"ssm": f"{prefix}/layers/{layer.layer_id}/attributes/{key}"}
+        if value == "" and key in PROTECTED_ATTRIBUTES
+        else value
+        for key, value in attributes.items()
+    }
+
+
+def _app_settings(app: App, secret_prefix: str) -> dict[str, Any]:
+    """An app's OpsWorks settings for its recipes: attributes, data sources, SSL.
+
+    The SSL private key stays a secret ref until the run; the built-in setup writes the
+    certificate, key and chain to the files named here."""
+    dumped = app.model_dump(mode="json")
+    settings: dict[str, Any] = {
+        "application_type": app.type.value,
+        "attributes": dumped["attributes"],
+        "data_sources": dumped["data_sources"],
+        "ssl": {"enabled": app.enable_ssl},
+    }
+    if app.enable_ssl and app.ssl_configuration is not None:
+        folder = f"{app.deploy_to}/shared/ssl"
+        ssl = dumped["ssl_configuration"]
+        if ssl["private_key"] == "":  # kept at the app's own parameter
+            ssl["private_key"] = {
+                "ssm": f"{secret_prefix.rstrip('/')}/apps/{app.app_id}/ssl/private_key"
+            }
+        settings["ssl"] = {
+            "enabled": True,
+            **ssl,
+            "certificate_file": f"{folder}/{app.shortname}.crt",
+            "key_file": f"{folder}/{app.shortname}.key",
+            "chain_file": f"{folder}/{app.shortname}.ca" if app.ssl_configuration.chain else None,
+        }
+    return settings
 
 
 def app_env_secret_path(secret_prefix: str, app_id: str, key: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 from pydantic.alias_generators import to_pascal
@@ -157,6 +157,8 @@ def snapshot_source(source: Source | None) -> dict[str, Any] | None:
 
 class Deployment(OpsWorksModel):
     """A deployment as stored (OpsWorks `Deployment`, plus strategy, policy and progress)."""
+
+    api_hidden: ClassVar[frozenset[str]] = frozenset({"delete_app", "abort_requested"})
 
     deployment_id: RecordId
     stack_id: RecordId

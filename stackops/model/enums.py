@@ -140,3 +140,5 @@ class InstanceStatus(StrEnum):
     terminated = "terminated"
     connection_lost = "connection_lost"
     rebooting = "rebooting"
+    registered = "registered"
+    """A registered EC2 instance in no layer yet (OpsWorks's status); assign-instance sets it up."""

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from stackops.errors import InvalidInput
+from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
 from stackops.model.resources import App, AppSpec, Instance, Layer, LayerSpec, Stack, StackSpec
 from stackops.model.stackfile import InstanceEntry, StackFile
 
@@ -23,10 +24,11 @@ Kind = Literal["stack", "layer", "app", "instance"]
 Spec = StackSpec | LayerSpec | AppSpec | InstanceEntry
 
 SECRET = "(secret)"
-SOURCE_SECRETS = ("password", "ssh_key")
-SOURCE_FIELDS = ("app_source", "custom_cookbooks_source")
+SOURCE_SECRETS = ("password", "ssh_key", "private_key")
+SOURCE_FIELDS = ("app_source", "custom_cookbooks_source", "ssl_configuration")
 INHERITED_INSTANCE_FIELDS = frozenset(
     {
+        "ec2_instance_id",
         "os",
         "ami_id",
         "ssh_key_name",
@@ -192,6 +194,7 @@ def _as_entry(instance: Instance, shortnames: dict[str, str]) -> InstanceEntry:
     data = instance.spec().model_dump()
     data["hostname"] = instance.hostname
     data["layers"] = [shortnames.get(layer_id, layer_id) for layer_id in instance.layer_ids]
+    data["ec2_instance_id"] = instance.ec2_instance_id
     return InstanceEntry.model_construct(**data)
 
 
@@ -264,6 +267,11 @@ def _comparable(name: str, new: Any, old: Any) -> Any:
             key: old[key] if key in SOURCE_SECRETS and old.get(key) == "" else value
             for key, value in new.items()
         }
+    if name == "attributes" and isinstance(new, dict) and isinstance(old, dict):
+        return {
+            key: old[key] if key in PROTECTED_ATTRIBUTES and old.get(key) == "" else value
+            for key, value in new.items()
+        }
     if name == "environment" and isinstance(new, list) and isinstance(old, list):
         stashed = {v["key"] for v in old if v.get("secure") and v.get("value") == ""}
         return [{**v, "value": ""} if v.get("secure") and v["key"] in stashed else v for v in new]
@@ -271,6 +279,8 @@ def _comparable(name: str, new: Any, old: Any) -> Any:
 
 
 def _mask(name: str, value: Any) -> Any:
+    if name == "attributes" and isinstance(value, dict):
+        return {k: SECRET if k in PROTECTED_ATTRIBUTES and v else v for k, v in value.items()}
     if name in SOURCE_FIELDS and isinstance(value, dict):
         return {
             key: SECRET if key in SOURCE_SECRETS and item else item for key, item in value.items()

@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_pascal
 
+from stackops.model import opsworks_values as ow
+from stackops.model import unsupported as refused
 from stackops.model import validation as v
 from stackops.model.enums import (
     AppType,
@@ -34,13 +36,11 @@ from stackops.model.enums import (
     LayerType,
     RootDeviceType,
     SourceType,
-    VirtualizationType,
 )
 from stackops.model.fields import (
     AbsolutePath,
     AmiId,
     Arn,
-    Attributes,
     AvailabilityZone,
     CustomJson,
     DomainName,
@@ -58,8 +58,9 @@ from stackops.model.fields import (
     Timestamp,
     VpcId,
 )
+from stackops.model.secret_ref import SecretRef, SecretText
 
-FILTERED = "*****FILTERED*****"
+FILTERED = ow.FILTERED
 """What OpsWorks showed instead of a secret value."""
 
 
@@ -73,6 +74,9 @@ class OpsWorksModel(BaseModel):
         extra="forbid",
     )
 
+    api_hidden: ClassVar[frozenset[str]] = frozenset()
+    """Fields kept in records but left out of API answers (stackops's own bookkeeping)."""
+
     def to_record(self) -> dict[str, Any]:
         """The plain JSON-able storage form: snake_case keys, secrets kept."""
         return self.model_dump(mode="json")
@@ -84,7 +88,9 @@ class OpsWorksModel(BaseModel):
 
     def to_api(self) -> dict[str, Any]:
         """The OpsWorks response shape: PascalCase keys, None left out, secrets filtered."""
-        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data = self.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude=set(self.api_hidden)
+        )
         if "CustomJson" in data:
             custom = data.pop("CustomJson")
             if custom:
@@ -97,7 +103,7 @@ class OpsWorksModel(BaseModel):
                 {**item, "Value": FILTERED} if item.get("Secure") else item
                 for item in data["Environment"]
             ]
-        return data
+        return ow.answer_form(data)
 
 
 def _filter_source(source: dict[str, Any]) -> dict[str, Any]:
@@ -110,8 +116,8 @@ class Source(OpsWorksModel):
     type: SourceType
     url: str | None = Field(default=None, min_length=1)
     username: str | None = None
-    password: str | None = Field(default=None, repr=False)
-    ssh_key: str | None = Field(default=None, repr=False)
+    password: SecretText | None = Field(default=None, repr=False)
+    ssh_key: SecretText | None = Field(default=None, repr=False)
     revision: str | None = None
 
     @model_validator(mode="after")
@@ -148,7 +154,8 @@ class EnvironmentVariable(OpsWorksModel):
     """One app environment variable; `secure` hides its value in API output."""
 
     key: str
-    value: str = ""
+    value: SecretText = ""
+    """The value, or {"ssm": "/param"}: kept in your parameter, read when recipes run."""
     secure: bool = False
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
@@ -163,8 +170,16 @@ class EnvironmentVariable(OpsWorksModel):
 
     @field_validator("value")
     @classmethod
-    def _value(cls, value: str, info: ValidationInfo) -> str:
+    def _value(cls, value: str | SecretRef, info: ValidationInfo) -> str | SecretRef:
+        if isinstance(value, SecretRef):
+            return value
         return v.as_value_error(v.validate_environment_value, info.data.get("key", "?"), value)
+
+    @model_validator(mode="after")
+    def _ref_is_secure(self) -> Self:
+        if isinstance(self.value, SecretRef) and not self.secure:
+            raise ValueError(f"{self.key}: a value kept in Parameter Store needs secure: true")
+        return self
 
 
 class ShutdownEventConfiguration(OpsWorksModel):
@@ -183,14 +198,23 @@ class LifecycleEventConfiguration(OpsWorksModel):
 class StackConfigurationManager(OpsWorksModel):
     """The configuration manager; always stackops's own recipe engine."""
 
-    name: str = "stackops"
+    name: ow.ConfigurationManagerName = "stackops"
     version: str = "1"
 
 
-class DataSource(OpsWorksModel):
-    """A database attached to an app (OpsWorks `DataSource`)."""
+class SslConfiguration(OpsWorksModel):
+    """An app's SSL certificate (PEM); the private key is kept in Parameter Store."""
 
-    type: str | None = None
+    certificate: str = Field(min_length=1)
+    private_key: SecretText = Field(repr=False)
+    """PEM text, or {ssm: ...}; "" in a record: kept at the app's own parameter."""
+    chain: str | None = None
+
+
+class DataSource(OpsWorksModel):
+    """A database attached to an app (OpsWorks `DataSource`), passed to its recipes."""
+
+    type: ow.DataSourceType | None = None
     arn: Arn | None = None
     database_name: str | None = None
 
@@ -201,23 +225,24 @@ class StackSpec(OpsWorksModel):
     name: Name
     region: Region = "us-east-1"
     vpc_id: VpcId | None = None
-    attributes: Attributes = {}
+    attributes: ow.StackAttributes = {}
     service_role_arn: Arn | None = None
     default_instance_profile_arn: Arn | None = None
-    default_os: str = "Amazon Linux 2023"
+    default_os: ow.OsName = "Amazon Linux 2023"
     hostname_theme: HostnameTheme = HostnameTheme.Layer_Dependent
     default_availability_zone: AvailabilityZone | None = None
     default_subnet_id: SubnetId | None = None
     custom_json: CustomJson = {}
     configuration_manager: StackConfigurationManager = StackConfigurationManager()
     use_custom_cookbooks: bool = False
-    use_opsworks_security_groups: bool = False
+    use_opsworks_security_groups: ow.NoOpsWorksSecurityGroups = False
     custom_cookbooks_source: Source | None = None
     default_ssh_key_name: str | None = None
     default_root_device_type: RootDeviceType = RootDeviceType.ebs
-    agent_version: str | None = None
+    agent_version: ow.AgentVersion | None = None
     default_ami_id: AmiId | None = None
     """stackops extension: the AMI start-instance uses when the instance names none."""
+    chef_configuration: refused.ChefConfiguration = None
 
     @model_validator(mode="after")
     def _zone_in_region(self) -> Self:
@@ -254,6 +279,10 @@ class Stack(_Record, StackSpec):
     stack_id: RecordId
     arn: str | None = None
     created_at: Timestamp
+    tags: dict[str, str] = {}
+    """Tags of the stack (tag-resource); every instance of the stack carries them."""
+
+    api_hidden: ClassVar[frozenset[str]] = frozenset({"tags"})
 
     def spec(self) -> StackSpec:
         """The user-set part of this stack."""
@@ -277,7 +306,7 @@ class LayerSpec(OpsWorksModel):
     type: LayerType
     name: Name
     shortname: Shortname
-    attributes: Attributes = {}
+    attributes: ow.LayerAttributes = {}
     custom_instance_profile_arn: Arn | None = None
     custom_json: CustomJson = {}
     custom_security_group_ids: list[SecurityGroupId] = []
@@ -291,6 +320,10 @@ class LayerSpec(OpsWorksModel):
     lifecycle_event_configuration: LifecycleEventConfiguration = LifecycleEventConfiguration()
     target_group_arn: TargetGroupArn | None = None
     """stackops extension: ELBv2 target group the layer's online instances are registered in."""
+    elastic_load_balancer: str | None = Field(default=None, min_length=1, max_length=32)
+    """The Classic ELB attached to the layer (attach-elastic-load-balancer), by name."""
+    volume_configurations: refused.VolumeConfigurations = None
+    cloud_watch_logs_configuration: refused.CloudWatchLogsConfiguration = None
 
     @model_validator(mode="before")
     @classmethod
@@ -310,6 +343,10 @@ class Layer(_Record, LayerSpec):
     default_recipes: Recipes = Field(
         default_factory=lambda: STACKOPS_DEFAULT_RECIPES.model_copy(deep=True)
     )
+    tags: dict[str, str] = {}
+    """Tags of the layer (tag-resource), over the stack's, on every instance of the layer."""
+
+    api_hidden: ClassVar[frozenset[str]] = frozenset({"tags", "elastic_load_balancer"})
 
     def spec(self) -> LayerSpec:
         """The user-set part of this layer."""
@@ -335,7 +372,8 @@ class AppSpec(OpsWorksModel):
     app_source: Source | None = None
     domains: list[DomainName] = []
     enable_ssl: bool = False
-    attributes: Attributes = {}
+    ssl_configuration: SslConfiguration | None = None
+    attributes: ow.AppAttributes = {}
     environment: list[EnvironmentVariable] = []
     data_sources: list[DataSource] = []
     deploy_to: AbsolutePath | None = None
@@ -367,8 +405,18 @@ class AppSpec(OpsWorksModel):
     @field_validator("environment")
     @classmethod
     def _environment(cls, env: list[EnvironmentVariable]) -> list[EnvironmentVariable]:
-        v.as_value_error(v.validate_environment, [(e.key, e.value) for e in env])
+        pairs = [(e.key, e.value) for e in env if isinstance(e.value, str)]
+        v.as_value_error(v.validate_environment, pairs)
         return env
+
+    @model_validator(mode="after")
+    def _ssl_needs_certificate(self) -> Self:
+        if self.enable_ssl and self.ssl_configuration is None:
+            raise ValueError(
+                "enable_ssl needs ssl_configuration (Certificate and PrivateKey, PEM text; "
+                "file://cert.pem reads a file)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _deploy_to_default(self) -> Self:
@@ -400,7 +448,7 @@ class InstanceSpec(OpsWorksModel):
 
     instance_type: InstanceType
     hostname: Hostname | None = None
-    os: str | None = None
+    os: ow.OsName | None = None
     ami_id: AmiId | None = None
     ssh_key_name: str | None = None
     availability_zone: AvailabilityZone | None = None
@@ -409,10 +457,11 @@ class InstanceSpec(OpsWorksModel):
     root_device_type: RootDeviceType = RootDeviceType.ebs
     install_updates_on_boot: bool = True
     ebs_optimized: bool = False
-    agent_version: str | None = None
+    agent_version: ow.AgentVersion | None = None
     tenancy: Literal["default", "dedicated", "host"] | None = None
     auto_scaling_type: AutoScalingType | None = None
-    virtualization_type: VirtualizationType | None = None
+    virtualization_type: ow.HvmOnly | None = None
+    block_device_mappings: refused.BlockDeviceMappings = None
 
 
 class Instance(_Record, InstanceSpec):
@@ -438,12 +487,16 @@ class Instance(_Record, InstanceSpec):
     infrastructure_class: str = "ec2"
     stop_requested: bool = False
     """stackops extension: stackops asked for the current stop (not auto-healed)."""
+    elastic_ip: str | None = None
+    """The Elastic IP associated with the instance (associated again whenever it boots)."""
     port_offset: int = Field(default=0, ge=0)
     """stackops extension: added to service ports where nodes share one host (the sandbox),
     so services of different nodes never collide. Assigned at creation, never reused."""
     status_reason: str | None = None
     """stackops extension: why the instance is in a failed status (setup_failed: the boot's
     failed setup, deploy or health check); cleared when it boots again."""
+
+    api_hidden: ClassVar[frozenset[str]] = frozenset({"stop_requested"})
 
     def spec(self) -> InstanceSpec:
         """The user-set part of this instance."""

@@ -38,6 +38,8 @@ class InstanceEntry(InstanceSpec):
 
     hostname: Hostname
     layers: list[Shortname] = Field(min_length=1)
+    ec2_instance_id: str | None = Field(default=None, pattern=r"i-[0-9a-f]{8,17}")
+    """Adopt this existing EC2 instance (register-instance) instead of launching one."""
 
 
 class StackFile(BaseModel):

@@ -13,7 +13,17 @@ from stackops.converge.resource import Resource
 from stackops.converge.resources import RESOURCE_TYPES
 from stackops.errors import InvalidInput
 
-EXPECTED = {"archive", "directory", "execute", "file", "link", "release", "service", "template"}
+EXPECTED = {
+    "archive",
+    "directory",
+    "execute",
+    "file",
+    "link",
+    "package",
+    "release",
+    "service",
+    "template",
+}
 
 
 def make_run(tmp_path: Path) -> Run:

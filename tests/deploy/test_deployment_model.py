@@ -294,9 +294,7 @@ def test_to_api_is_the_opsworks_shape_plus_stackops_fields() -> None:
             }
         ],
         "CommandIds": ["c-1"],
-        "DeleteApp": False,
-        "AbortRequested": False,
-    }
+    }  # DeleteApp and AbortRequested are the runner's bookkeeping, not in answers
     assert json.loads(api["CustomJson"]) == d.custom_json
     assert FILTERED not in json.dumps(api)
 

@@ -148,12 +148,15 @@ def test_the_design_shape_for_a_small_stack() -> None:
                 "status": "online",
                 "address": APP1.private_ip,
                 "port_offset": 10,
+                "packages": [],
+                "install_updates_on_boot": True,
             },
             "layers": {
                 "lb": {
                     "id": "ly-lb",
                     "name": "Load balancer",
                     "type": "lb",
+                    "attributes": {},
                     "instances": {
                         "lb1": {
                             "private_ip": LB1.private_ip,
@@ -168,6 +171,7 @@ def test_the_design_shape_for_a_small_stack() -> None:
                     "id": "ly-app",
                     "name": "App server",
                     "type": "custom",
+                    "attributes": {},
                     "instances": {
                         "app1": {
                             "private_ip": APP1.private_ip,
@@ -207,6 +211,10 @@ def test_the_design_shape_for_a_small_stack() -> None:
                 "keep_releases": 5,
                 "domains": ["shop.example.com"],
                 "health_check": {"path": "/health", "port": 8080},
+                "application_type": "other",
+                "attributes": {},
+                "data_sources": [],
+                "ssl": {"enabled": False},
             }
         },
     }
@@ -230,6 +238,7 @@ def test_every_layer_is_listed_even_an_empty_one() -> None:
         "id": "ly-db",
         "name": "db",
         "type": "db-master",
+        "attributes": {},
         "instances": {},
     }
 
@@ -466,3 +475,57 @@ def test_recipes_builtin_first_then_layers_in_instance_order_without_duplicates(
 def test_recipes_for_refuses_an_unknown_activity() -> None:
     with pytest.raises(ValueError, match="activity"):
         recipes_for("reboot", [])  # type: ignore[arg-type]
+
+
+def test_opsworks_settings_reach_the_recipes() -> None:
+    """Packages, InstallUpdatesOnBoot, data sources, SSL and attributes are in the node."""
+    from stackops.model.resources import DataSource, SslConfiguration
+
+    app = _web_app(
+        enable_ssl=True,
+        ssl_configuration=SslConfiguration(certificate="CERT", private_key="", chain="CA"),
+        data_sources=[
+            DataSource(
+                type="RdsDbInstance",
+                arn="arn:aws:rds:us-east-1:123456789012:db:shop",
+                database_name="shop",
+            )
+        ],
+        attributes={"DocumentRoot": "public"},
+    )
+    app_layer = APP.model_copy(
+        update={
+            "packages": ["nginx", "git"],
+            "install_updates_on_boot": False,
+            "attributes": {"MysqlRootPassword": "", "RubyVersion": "3.2"},
+        }
+    )
+    attrs = _attrs(apps=[app], layers=[LB, app_layer])
+    instance = attrs["stackops"]["instance"]
+    assert instance["packages"] == ["nginx", "git"]
+    assert instance["install_updates_on_boot"] is False
+    assert attrs["stackops"]["layers"]["app"]["attributes"] == {
+        "MysqlRootPassword": {"ssm": f"{PREFIX}/layers/ly-app/attributes/MysqlRootPassword"},
+        "RubyVersion": "3.2",
+    }
+    web = attrs["deploy"]["web"]
+    assert web["data_sources"] == [
+        {
+            "type": "RdsDbInstance",
+            "arn": "arn:aws:rds:us-east-1:123456789012:db:shop",
+            "database_name": "shop",
+        }
+    ]
+    assert web["attributes"] == {"DocumentRoot": "public"}
+    assert web["ssl"] == {
+        "enabled": True,
+        "certificate": "CERT",
+        "private_key": {"ssm": f"{PREFIX}/apps/ap-web/ssl/private_key"},
+        "chain": "CA",
+        "certificate_file": "/srv/www/web/shared/ssl/web.crt",
+        "key_file": "/srv/www/web/shared/ssl/web.key",
+        "chain_file": "/srv/www/web/shared/ssl/web.ca",
+    }
+    # An instance's own InstallUpdatesOnBoot=false wins over its layers' true.
+    quiet = APP1.model_copy(update={"install_updates_on_boot": False})
+    assert _attrs(quiet)["stackops"]["instance"]["install_updates_on_boot"] is False

@@ -8,7 +8,7 @@ subprocess, hashlib) are imported by the types only when they act.
 from __future__ import annotations
 
 from stackops.converge.resource import RESOURCE_TYPES, ResourceRegistry
-from stackops.converge.resources import archive, execute, files, release, service
+from stackops.converge.resources import archive, execute, files, package, release, service
 
 __all__ = [
     "RESOURCE_TYPES",
@@ -16,6 +16,7 @@ __all__ = [
     "archive",
     "execute",
     "files",
+    "package",
     "release",
     "service",
 ]
