@@ -13,9 +13,18 @@ from typing import Any
 
 from stackops.aws.dynamodb import StateTable
 from stackops.aws.events import EventBus
+from stackops.aws.iam_policy import DISPATCHER_ROLE, INSTANCE_ROLE, ArnScope, resource_name
 from stackops.aws.s3 import BLOCK_ALL_PUBLIC_ACCESS, Bucket
 from stackops.aws.session import AwsSession
 from stackops.aws.sqs import Queue
+from stackops.bootstrap_roles import (
+    ExistingIam,
+    RoleStep,
+    apply_role_step,
+    plan_roles,
+    read_iam,
+    role_specs,
+)
 from stackops.naming import ResourceNames
 
 TAG_KEY = "stackops:namespace"
@@ -122,7 +131,15 @@ Step = (
     | CreateBucket
     | PutPublicAccessBlock
     | TagBucket
+    | RoleStep
 )
+
+
+@dataclass(frozen=True)
+class BootstrapOptions:
+    """What a user chose beyond the namespace."""
+
+    source_buckets: tuple[str, ...] = ()  # buckets of app and cookbook sources instances read
 
 
 # -- what exists -------------------------------------------------------------------
@@ -138,18 +155,24 @@ class ExistingResources:
     rule_targets: Mapping[str, str] = field(default_factory=dict)  # id -> ARN
     bucket: bool = False
     public_access_block: Mapping[str, bool] | None = None
+    iam: ExistingIam = field(default_factory=ExistingIam)
 
 
-def read_existing(session: AwsSession, names: ResourceNames) -> ExistingResources:
+def read_existing(
+    session: AwsSession, names: ResourceNames, options: BootstrapOptions | None = None
+) -> ExistingResources:
     """Read every bootstrap resource once (no writes)."""
+    options = options or BootstrapOptions()
+    account, region = session.account_id(), session.target.region
     queues = {}
     for name in (names.queue, names.dead_letter_queue):
         queue = Queue(session, name)
         queues[name] = queue.attributes() if queue.find_url() else None
     bus = EventBus(session)
     rule = bus.describe_rule(names.rule)
-    bucket = Bucket(session, names.bucket(session.account_id(), session.target.region))
+    bucket = Bucket(session, names.bucket(account, region))
     bucket_exists = bucket.exists()
+    specs = role_specs(names, arn_scope(account, region), options.source_buckets)
     return ExistingResources(
         table=StateTable(session, names.table).exists(),
         queue=queues[names.queue],
@@ -159,6 +182,7 @@ def read_existing(session: AwsSession, names: ResourceNames) -> ExistingResource
         rule_targets=bus.target_arns(names.rule) if rule else {},
         bucket=bucket_exists,
         public_access_block=bucket.public_access_block() if bucket_exists else None,
+        iam=read_iam(session, specs),
     )
 
 
@@ -170,6 +194,11 @@ def partition(region: str) -> str:
     if region.startswith("us-gov-"):
         return "aws-us-gov"
     return "aws"
+
+
+def arn_scope(account: str, region: str) -> ArnScope:
+    """The ARN scope of one account and region, for policies bootstrap puts on roles."""
+    return ArnScope(partition(region), region, account)
 
 
 def queue_arn(name: str, account: str, region: str) -> str:
@@ -216,9 +245,14 @@ def desired_queue_attributes(
 
 
 def plan_bootstrap(
-    names: ResourceNames, account: str, region: str, existing: ExistingResources
+    names: ResourceNames,
+    account: str,
+    region: str,
+    existing: ExistingResources,
+    options: BootstrapOptions | None = None,
 ) -> list[Step]:
-    """The steps that bring `existing` to DESIGN §3; empty when nothing is to do."""
+    """The steps that bring `existing` to DESIGN §3 and §11; empty when nothing is to do."""
+    options = options or BootstrapOptions()
     tags = {TAG_KEY: names.namespace}
     dead_letter, lifecycle = desired_queue_attributes(names, account, region)
     steps: list[Step] = []
@@ -243,6 +277,8 @@ def plan_bootstrap(
         steps.append(TagBucket(bucket, tags))
     if existing.public_access_block != BLOCK_ALL_PUBLIC_ACCESS:
         steps.append(PutPublicAccessBlock(bucket, dict(BLOCK_ALL_PUBLIC_ACCESS)))
+    specs = role_specs(names, arn_scope(account, region), options.source_buckets)
+    steps += plan_roles(specs, existing.iam, tags, same_document)
     return steps
 
 
@@ -264,6 +300,11 @@ def _plan_queue(
         )
     }
     return [SetQueueAttributes(name, drift)] if drift else []
+
+
+def same_document(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    """True when two policy documents (as data) mean the same."""
+    return _canonical(left) == _canonical(right)
 
 
 def _same_json(left: str, right: str) -> bool:
@@ -312,6 +353,8 @@ def apply_bootstrap(
                 Bucket(session, bucket).put_public_access_block(configuration)
             case TagBucket(bucket, tags):
                 Bucket(session, bucket).put_tags(tags)
+            case _:
+                apply_role_step(session, step)
         if on_done is not None:
             on_done(step)
 
@@ -336,6 +379,9 @@ class BootstrapResult:
             "DeadLetterQueue": self.names.dead_letter_queue,
             "Rule": self.names.rule,
             "Bucket": self.names.bucket(self.account, self.region),
+            "InstanceRole": resource_name(self.names, INSTANCE_ROLE),
+            "InstanceProfile": resource_name(self.names, INSTANCE_ROLE),
+            "DispatcherRole": resource_name(self.names, DISPATCHER_ROLE),
             "DryRun": self.dry_run,
             "Steps": [{"Step": type(s).__name__, "Description": s.describe()} for s in self.steps],
         }
@@ -347,10 +393,12 @@ def run_bootstrap(
     *,
     dry_run: bool = False,
     on_done: Callable[[Step], None] | None = None,
+    options: BootstrapOptions | None = None,
 ) -> BootstrapResult:
     """Read, plan and (unless `dry_run`) apply; the result lists the steps."""
     account, region = session.account_id(), session.target.region
-    steps = plan_bootstrap(names, account, region, read_existing(session, names))
+    existing = read_existing(session, names, options)
+    steps = plan_bootstrap(names, account, region, existing, options)
     if not dry_run:
         apply_bootstrap(session, steps, on_done)
     queue_url = Queue(session, names.queue).find_url()
