@@ -25,6 +25,7 @@ class LaunchRequest:
     instance_profile_arn: str | None = None
     ebs_optimized: bool = False
     tenancy: str | None = None
+    user_data: str | None = None  # cloud-init: installs the agent (stackops.agent_install)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class Ec2:
             kwargs["KeyName"] = req.key_name
         if req.instance_profile_arn:
             kwargs["IamInstanceProfile"] = {"Arn": req.instance_profile_arn}
+        if req.user_data:
+            kwargs["UserData"] = req.user_data  # boto3 base64-encodes it
         placement: dict[str, str] = {}
         if req.availability_zone and not req.subnet_id:
             placement["AvailabilityZone"] = req.availability_zone

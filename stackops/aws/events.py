@@ -22,6 +22,7 @@ class Rule:
     arn: str
     pattern: str | None
     state: str
+    schedule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,13 @@ class EventBus:
             if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
-        return Rule(resp["Name"], resp["Arn"], resp.get("EventPattern"), resp.get("State", ""))
+        return Rule(
+            resp["Name"],
+            resp["Arn"],
+            resp.get("EventPattern"),
+            resp.get("State", ""),
+            resp.get("ScheduleExpression"),
+        )
 
     @calls("events:PutRule", roles=(BOOTSTRAP,), implied=("events:TagResource",))
     def put_rule(
@@ -65,6 +72,22 @@ class EventBus:
             resp = self._client.put_rule(
                 Name=rule,
                 EventPattern=pattern,
+                State="ENABLED",
+                Description=description,
+                EventBusName=self.name,
+                Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            )
+        return resp["RuleArn"]
+
+    @calls("events:PutRule", roles=(BOOTSTRAP,), implied=("events:TagResource",))
+    def put_schedule_rule(
+        self, rule: str, schedule: str, *, description: str = "", tags: Mapping[str, str]
+    ) -> str:
+        """Create or update an enabled rule that fires on `schedule` (rate(...) or cron(...))."""
+        with aws_errors("events:PutRule"):
+            resp = self._client.put_rule(
+                Name=rule,
+                ScheduleExpression=schedule,
                 State="ENABLED",
                 Description=description,
                 EventBusName=self.name,
