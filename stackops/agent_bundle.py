@@ -184,7 +184,7 @@ def build_commands(dest: Path, wheel: Path | None, python: str = sys.executable)
                 "cannot build the stackops wheel: this stackops is not a source tree",
                 hint="give --agent-wheels DIR with the stackops wheel and its dependencies",
             )
-        return [[*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(dest), str(source)]]
+        return [[*pip, "wheel", "--no-deps", "-w", str(dest), str(source)]]
     commands = []
     for version in PYTHONS:
         for platform in PLATFORMS:
