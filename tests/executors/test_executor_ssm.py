@@ -203,7 +203,7 @@ def test_a_failed_invocation_after_a_late_start_is_exit_1_with_ssm_s_output() ->
     assert "payloads/c-7.json" in bucket.objects
     assert (result.ok, result.exit_code, result.report, result.timed_out) == (False, 1, None, False)
     assert "! execute[false]" in result.log and "Failed (Failed), exit 1" in result.log
-    assert clock.sleeps == [2.0, 2.0]
+    assert clock.sleeps == [0.25, 0.5]  # polls start soon and back off
 
 
 class StuckSsm:
@@ -241,7 +241,9 @@ def test_polling_stops_at_the_timeout_and_cancels(cancel_error: bool) -> None:
         True,
         None,
     )
-    assert clock.now == 15.0 and ssm.polls == 9  # every 2 s, the last at timeout + grace
+    # 0.25 s apart, doubling to every 2 s; the last at timeout + grace
+    assert clock.now == 15.0 and ssm.polls == 11
+    assert clock.sleeps[:5] == [0.25, 0.5, 1.0, 2.0, 2.0]
     assert "timed out after 10 s: SSM command ssm-9 on i-0abc still InProgress" in result.log
     if cancel_error:
         assert "cancel failed: ssm:CancelCommand failed" in result.log
