@@ -448,6 +448,12 @@ def run_bootstrap(
             bundle = build_bundle(options.build_agent)
             if on_done is not None:
                 on_done(build)
+    if options.dispatcher == "lambda" and session.target.kind == "sandbox":
+        raise InvalidInput(
+            "--dispatcher lambda: the embedded sandbox cannot run Lambda functions (moto "
+            "needs Docker to invoke them, and would route every event to the scaler's rule)",
+            hint="run 'stackops dispatch' here; use --dispatcher lambda on AWS or LocalStack",
+        )
     existing = read_existing(session, names, options, bundle.version if bundle else None)
     engine = existing.engine(options.dispatcher)
     code = None

@@ -35,7 +35,6 @@ class RoleSpec:
     trusted: tuple[str, ...]  # service principals that may assume it
     description: str
     policy: Mapping[str, Any]  # the inline policy, named like the role
-    managed: tuple[str, ...] = ()  # ARNs of managed policies attached to it
     profile: str | None = None  # the instance profile holding it
 
     def trust(self) -> dict[str, Any]:
@@ -91,15 +90,6 @@ class PutRolePolicy:
 
 
 @dataclass(frozen=True)
-class AttachRolePolicy:
-    role: str
-    policy_arn: str
-
-    def describe(self) -> str:
-        return f"attach {self.policy_arn} to IAM role {self.role}"
-
-
-@dataclass(frozen=True)
 class CreateInstanceProfile:
     name: str
     tags: Mapping[str, str]
@@ -117,9 +107,7 @@ class AddRoleToProfile:
         return f"put IAM role {self.role} in instance profile {self.profile}"
 
 
-RoleStep = (
-    CreateRole | SetRoleTrust | PutRolePolicy | AttachRolePolicy | CreateInstanceProfile
-) | AddRoleToProfile
+RoleStep = CreateRole | SetRoleTrust | PutRolePolicy | CreateInstanceProfile | AddRoleToProfile
 
 
 # -- what is wanted ---------------------------------------------------------------------
@@ -172,8 +160,6 @@ def plan_roles(
             steps.append(SetRoleTrust(spec.name, spec.trust()))
         if current is None or current.inline is None or not same(current.inline, spec.policy):
             steps.append(PutRolePolicy(spec.name, spec.name, spec.policy))
-        attached = current.attached if current else frozenset()
-        steps += [AttachRolePolicy(spec.name, arn) for arn in spec.managed if arn not in attached]
         if spec.profile:
             members = existing.profiles.get(spec.profile)
             if members is None:
@@ -193,8 +179,6 @@ def apply_role_step(session: AwsSession, step: RoleStep) -> None:
             iam.set_trust(name, trust)
         case PutRolePolicy(role, policy_name, document):
             iam.put_inline_policy(role, policy_name, document)
-        case AttachRolePolicy(role, arn):
-            iam.attach(role, arn)
         case CreateInstanceProfile(name, tags):
             iam.create_instance_profile(name, tags)
         case AddRoleToProfile(profile, role):

@@ -134,7 +134,6 @@ class Ec2:
                         found[raw["InstanceId"]] = _instance(raw)
         return list(found.values())
 
-    @calls("ec2:DescribeInstances", roles=(OPERATOR, DISPATCHER))
     def _describe_one(self, instance_id: str) -> dict[str, Ec2Instance]:
         try:
             resp = self._client.describe_instances(InstanceIds=[instance_id])
@@ -166,7 +165,7 @@ class Ec2:
         with aws_errors("ec2:TerminateInstances"):
             self._client.terminate_instances(InstanceIds=[instance_id])
 
-    @calls("ec2:CreateTags", roles=(OPERATOR, DISPATCHER))
+    @calls("ec2:CreateTags", roles=(OPERATOR,))
     def tag(self, instance_id: str, tags: dict[str, str]) -> None:
         with aws_errors("ec2:CreateTags"):
             self._client.create_tags(

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stackops.aws.roles import BOOTSTRAP, DISPATCHER, OPERATOR, calls
+from stackops.aws.roles import BOOTSTRAP, DISPATCHER, calls
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure
 
@@ -122,7 +122,7 @@ class EventBus:
                 f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
             )
 
-    @calls("events:PutEvents", roles=(OPERATOR, DISPATCHER))
+    @calls("events:PutEvents", roles=(DISPATCHER,))
     def put_events(self, events: Sequence[Event]) -> None:
         """Put events on the bus (10 per call); AwsFailure if any entry is refused."""
         for start in range(0, len(events), 10):

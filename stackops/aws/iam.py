@@ -14,12 +14,11 @@ from stackops.errors import AwsFailure
 
 @dataclass(frozen=True)
 class ExistingRole:
-    """A role as IAM holds it: trust policy, one inline policy, attached managed policies."""
+    """A role as IAM holds it: its trust policy and one inline policy."""
 
     arn: str
     trust: Mapping[str, Any]
     inline: Mapping[str, Any] | None
-    attached: frozenset[str]
 
 
 class Iam:
@@ -28,7 +27,7 @@ class Iam:
     def __init__(self, session: AwsSession) -> None:
         self._client = session.client("iam")
 
-    @calls("iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", roles=(BOOTSTRAP,))
+    @calls("iam:GetRole", "iam:GetRolePolicy", roles=(BOOTSTRAP,))
     def role(self, name: str, policy_name: str) -> ExistingRole | None:
         """The role `name` with its inline policy `policy_name`; None when there is no role."""
         try:
@@ -45,20 +44,10 @@ class Iam:
             if error_code(exc) != "NoSuchEntity":
                 raise
             inline = None
-        attached: set[str] = set()
-        kwargs: dict[str, Any] = {"RoleName": name}
-        while True:
-            with aws_errors("iam:ListAttachedRolePolicies"):
-                page = self._client.list_attached_role_policies(**kwargs)
-            attached.update(p["PolicyArn"] for p in page.get("AttachedPolicies", []))
-            if not page.get("IsTruncated"):
-                break
-            kwargs["Marker"] = page["Marker"]
         return ExistingRole(
             arn=role["Arn"],
             trust=_document(role.get("AssumeRolePolicyDocument")),
             inline=_document(inline["PolicyDocument"]) if inline else None,
-            attached=frozenset(attached),
         )
 
     @calls("iam:CreateRole", roles=(BOOTSTRAP,), implied=("iam:TagRole",))
@@ -87,11 +76,6 @@ class Iam:
             self._client.put_role_policy(
                 RoleName=role, PolicyName=policy_name, PolicyDocument=json.dumps(document)
             )
-
-    @calls("iam:AttachRolePolicy", roles=(BOOTSTRAP,))
-    def attach(self, role: str, policy_arn: str) -> None:
-        with aws_errors("iam:AttachRolePolicy"):
-            self._client.attach_role_policy(RoleName=role, PolicyArn=policy_arn)
 
     @calls("iam:GetInstanceProfile", roles=(BOOTSTRAP,))
     def instance_profile(self, name: str) -> tuple[str, ...] | None:

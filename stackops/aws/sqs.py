@@ -132,7 +132,7 @@ class Queue:
                 QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
             )
 
-    @calls("sqs:ChangeMessageVisibility", roles=(OPERATOR, DISPATCHER))
+    @calls("sqs:ChangeMessageVisibility", roles=(OPERATOR,))
     def change_visibility_batch(self, receipt_handles: Sequence[str], seconds: int) -> list[str]:
         """`change_visibility` for many messages (10 per call); return the handles that failed."""
         failed: list[str] = []

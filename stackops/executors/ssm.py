@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from stackops.errors import NotFound, StackopsError
 from stackops.executors.base import (
     EXIT_INVALID,
+    EXIT_NO_REPORT,
     EXIT_NOT_STARTED,
     EXIT_OK,
     EXIT_TIMED_OUT,
@@ -175,7 +176,9 @@ class SsmExecutor:
                 note += f"; cancel failed: {exc}"
             return result(EXIT_TIMED_OUT, report, _join(log, *trouble, note), timed_out=True)
         code, timed_out = exit_code(invocation)
-        ok = code == EXIT_OK and (report is None or report.get("ok") is True)
+        if code == EXIT_OK and report is None:
+            code = EXIT_NO_REPORT  # a run is ok only when its report says so (as local's)
+        ok = code == EXIT_OK and report is not None and report.get("ok") is True
         status = (
             f"ssm: command {ssm_id} on {instance}: {invocation.status} "
             f"({invocation.status_details or 'no details'}), exit {code}"

@@ -53,7 +53,7 @@ def everything_in_place() -> ExistingResources:
 def roles_in_place(region: str) -> ExistingIam:
     specs = role_specs(NAMES, arn_scope(ACCOUNT, region))
     return ExistingIam(
-        roles={s.name: ExistingRole(s.name, s.trust(), s.policy, frozenset()) for s in specs},
+        roles={s.name: ExistingRole(s.name, s.trust(), s.policy) for s in specs},
         profiles={s.profile: (s.name,) for s in specs if s.profile},
     )
 

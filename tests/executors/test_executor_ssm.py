@@ -90,8 +90,14 @@ def test_on_moto_the_payload_keeps_refs_and_send_command_names_the_agent(
         "executionTimeout": ["91"],
     }
     assert command["Comment"] == "stackops command c-7"
-    # moto answers Success at once and runs nothing: ok, without a report.
-    assert (result.ok, result.exit_code, result.report, result.timed_out) == (True, 0, None, False)
+    # moto answers Success at once and runs nothing: without a report, the run is not ok.
+    assert (result.ok, result.exit_code, result.report, result.timed_out) == (
+        False,
+        70,
+        None,
+        False,
+    )
+    assert "no output and no report at s3://artifacts/logs/c-7.json" in result.log
     assert "Success" in result.log and "no output and no report" in result.log
     assert clock.sleeps == []
 
