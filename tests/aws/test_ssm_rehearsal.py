@@ -53,13 +53,15 @@ SKIPPED = re.compile(
 )
 
 
-def story(invoke, tmp_path: Path, executor: str, port_base: int) -> dict[str, Any]:
+def story(
+    invoke, tmp_path: Path, executor: str, port_base: int, stack: str = STACK
+) -> dict[str, Any]:
     def run(*args: str) -> Any:
         return ok_json(invoke(*args))
 
     run("bootstrap")
     path = tmp_path / "stack.yaml"
-    path.write_text(STACK.replace("PORT_BASE", str(port_base)))
+    path.write_text(stack.replace("PORT_BASE", str(port_base)))
     stack_id = run("apply", "-f", str(path))["StackId"]
 
     def instances() -> dict[str, dict[str, Any]]:
