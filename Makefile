@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint format bench clean
+.PHONY: install test demo lint format bench clean localstack-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/converge.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/deploy.py
+
+# The integration tests against a running LocalStack (localstack/README.md); fails when none answers.
+LOCALSTACK_URL ?= http://localhost:4566
+localstack-test: $(STAMP)
+	@$(BIN)/python -c "import urllib.request; urllib.request.urlopen('$(LOCALSTACK_URL)/_localstack/health', timeout=3)" \
+		|| { echo "no LocalStack at $(LOCALSTACK_URL): docker compose -f localstack/docker-compose.yml up -d"; exit 1; }
+	STACKOPS_LOCALSTACK_URL=$(LOCALSTACK_URL) $(BIN)/python -m pytest -m localstack tests/localstack
 
 clean:
 	rm -rf $(VENV) .stackops .pytest_cache

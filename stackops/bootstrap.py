@@ -1,7 +1,10 @@
-"""`stackops bootstrap`: the AWS side (DESIGN §3), planned as data, then applied in order.
+"""`stackops bootstrap`: the AWS side (DESIGN §3, §11), planned as data, then applied in order.
 
 `read_existing` reads what exists once, `plan_bootstrap` (pure) turns it into a list of
-steps — one AWS call each — and `apply_bootstrap` runs them. A dry run prints the plan.
+steps — one AWS call each, or one upload — and `apply_bootstrap` runs them. A dry run
+prints the plan. Beside the core (table, queues, rule, bucket): the IAM roles
+(stackops.bootstrap_roles), the agent's wheels (stackops.bootstrap_agent) and, with
+`--dispatcher lambda`, the functions (stackops.bootstrap_lambda).
 """
 
 from __future__ import annotations
@@ -9,13 +12,43 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
+from stackops.agent_bundle import AgentBundle, build_bundle, read_bundle
+from stackops.arns import arn_scope, partition, queue_arn, rule_arn, same_document, same_json
 from stackops.aws.dynamodb import StateTable
 from stackops.aws.events import EventBus
+from stackops.aws.iam_policy import DISPATCHER_ROLE, INSTANCE_ROLE, resource_name
 from stackops.aws.s3 import BLOCK_ALL_PUBLIC_ACCESS, Bucket
 from stackops.aws.session import AwsSession
 from stackops.aws.sqs import Queue
+from stackops.bootstrap_agent import (
+    AgentStep,
+    BuildAgentWheels,
+    ExistingAgent,
+    apply_agent_step,
+    plan_agent,
+    read_agent,
+)
+from stackops.bootstrap_lambda import (
+    QUEUE_VISIBILITY,
+    ExistingLambda,
+    LambdaCode,
+    LambdaStep,
+    apply_lambda_step,
+    plan_lambda,
+    read_lambda,
+)
+from stackops.bootstrap_roles import (
+    ExistingIam,
+    RoleStep,
+    apply_role_step,
+    plan_roles,
+    read_iam,
+    role_specs,
+)
+from stackops.errors import Conflict, InvalidInput
 from stackops.naming import ResourceNames
 
 TAG_KEY = "stackops:namespace"
@@ -122,7 +155,22 @@ Step = (
     | CreateBucket
     | PutPublicAccessBlock
     | TagBucket
+    | RoleStep
+    | AgentStep
+    | LambdaStep
 )
+
+Engine = Literal["process", "lambda"]
+
+
+@dataclass(frozen=True)
+class BootstrapOptions:
+    """What a user chose beyond the namespace."""
+
+    source_buckets: tuple[str, ...] = ()  # buckets of app and cookbook sources instances read
+    dispatcher: Engine | None = None  # None: keep what exists (lambda if its function does)
+    agent_wheels: Path | None = None  # a folder of the agent's wheels to upload
+    build_agent: Path | None = None  # build the wheels into this folder (pip), then upload
 
 
 # -- what exists -------------------------------------------------------------------
@@ -138,18 +186,41 @@ class ExistingResources:
     rule_targets: Mapping[str, str] = field(default_factory=dict)  # id -> ARN
     bucket: bool = False
     public_access_block: Mapping[str, bool] | None = None
+    iam: ExistingIam = field(default_factory=ExistingIam)
+    agent: ExistingAgent = field(default_factory=ExistingAgent)
+    lambda_: ExistingLambda = field(default_factory=ExistingLambda)
+
+    def engine(self, asked: Engine | None) -> Engine:
+        """Where the dispatcher runs: as asked, else as it does now."""
+        running = bool(self.lambda_.functions)
+        if asked == "process" and running:
+            raise Conflict(
+                "the dispatcher runs as a Lambda function in this namespace; "
+                "--dispatcher process would leave two dispatchers on one queue",
+                hint="delete the function's event source mapping first, or keep "
+                "--dispatcher lambda",
+            )
+        return asked or ("lambda" if running else "process")
 
 
-def read_existing(session: AwsSession, names: ResourceNames) -> ExistingResources:
+def read_existing(
+    session: AwsSession,
+    names: ResourceNames,
+    options: BootstrapOptions | None = None,
+    agent_version: str | None = None,
+) -> ExistingResources:
     """Read every bootstrap resource once (no writes)."""
+    options = options or BootstrapOptions()
+    account, region = session.account_id(), session.target.region
     queues = {}
     for name in (names.queue, names.dead_letter_queue):
         queue = Queue(session, name)
         queues[name] = queue.attributes() if queue.find_url() else None
     bus = EventBus(session)
     rule = bus.describe_rule(names.rule)
-    bucket = Bucket(session, names.bucket(session.account_id(), session.target.region))
+    bucket = Bucket(session, names.bucket(account, region))
     bucket_exists = bucket.exists()
+    specs = role_specs(names, arn_scope(account, region), options.source_buckets)
     return ExistingResources(
         table=StateTable(session, names.table).exists(),
         queue=queues[names.queue],
@@ -159,29 +230,15 @@ def read_existing(session: AwsSession, names: ResourceNames) -> ExistingResource
         rule_targets=bus.target_arns(names.rule) if rule else {},
         bucket=bucket_exists,
         public_access_block=bucket.public_access_block() if bucket_exists else None,
+        iam=read_iam(session, specs),
+        agent=read_agent(bucket, agent_version) if bucket_exists else ExistingAgent(),
+        lambda_=read_lambda(session, names),
     )
 
 
 # -- the plan ----------------------------------------------------------------------
-def partition(region: str) -> str:
-    """The ARN partition of a region."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def queue_arn(name: str, account: str, region: str) -> str:
-    return f"arn:{partition(region)}:sqs:{region}:{account}:{name}"
-
-
-def rule_arn(name: str, account: str, region: str) -> str:
-    return f"arn:{partition(region)}:events:{region}:{account}:rule/{name}"
-
-
 def desired_queue_attributes(
-    names: ResourceNames, account: str, region: str
+    names: ResourceNames, account: str, region: str, engine: Engine = "process"
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Attributes of (the dead-letter queue, the lifecycle queue)."""
     lifecycle_arn = queue_arn(names.queue, account, region)
@@ -207,7 +264,7 @@ def desired_queue_attributes(
     }
     dead_letter = {"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION)}
     lifecycle = {
-        "VisibilityTimeout": str(VISIBILITY_TIMEOUT),
+        "VisibilityTimeout": str(QUEUE_VISIBILITY if engine == "lambda" else VISIBILITY_TIMEOUT),
         "MessageRetentionPeriod": str(QUEUE_RETENTION),
         "RedrivePolicy": json.dumps(redrive, separators=(",", ":")),
         "Policy": json.dumps(policy, separators=(",", ":")),
@@ -216,11 +273,21 @@ def desired_queue_attributes(
 
 
 def plan_bootstrap(
-    names: ResourceNames, account: str, region: str, existing: ExistingResources
+    names: ResourceNames,
+    account: str,
+    region: str,
+    existing: ExistingResources,
+    options: BootstrapOptions | None = None,
+    bundle: AgentBundle | None = None,
+    code: LambdaCode | None = None,
 ) -> list[Step]:
-    """The steps that bring `existing` to DESIGN §3; empty when nothing is to do."""
+    """The steps that bring `existing` to DESIGN §3 and §11; empty when nothing is to do.
+
+    `bundle` is the agent to upload; `code` the Lambda package made of it."""
+    options = options or BootstrapOptions()
+    engine = existing.engine(options.dispatcher)
     tags = {TAG_KEY: names.namespace}
-    dead_letter, lifecycle = desired_queue_attributes(names, account, region)
+    dead_letter, lifecycle = desired_queue_attributes(names, account, region, engine)
     steps: list[Step] = []
     if not existing.table:
         steps.append(CreateTable(names.table, tags))
@@ -229,7 +296,7 @@ def plan_bootstrap(
     pattern = json.dumps(EVENT_PATTERN, separators=(",", ":"))
     if (
         existing.rule_pattern is None
-        or not _same_json(existing.rule_pattern, pattern)
+        or not same_json(existing.rule_pattern, pattern)
         or existing.rule_state != "ENABLED"
     ):
         description = f"stackops {names.namespace}: EC2 and Auto Scaling lifecycle to SQS"
@@ -243,6 +310,26 @@ def plan_bootstrap(
         steps.append(TagBucket(bucket, tags))
     if existing.public_access_block != BLOCK_ALL_PUBLIC_ACCESS:
         steps.append(PutPublicAccessBlock(bucket, dict(BLOCK_ALL_PUBLIC_ACCESS)))
+    specs = role_specs(names, arn_scope(account, region), options.source_buckets)
+    steps += plan_roles(specs, existing.iam, tags, same_document)
+    steps += plan_agent(bucket, bundle, existing.agent)
+    if engine == "lambda":
+        if code is None and len(existing.lambda_.functions) < 2:
+            raise InvalidInput(
+                "--dispatcher lambda needs the agent's wheels to package the functions",
+                hint="add --build-agent (needs the package index) or --agent-wheels DIR",
+            )
+        steps += plan_lambda(
+            names,
+            partition=partition(region),
+            account=account,
+            region=region,
+            bucket=bucket,
+            queue_arn=target,
+            existing=existing.lambda_,
+            code=code,
+            tags=tags,
+        )
     return steps
 
 
@@ -258,7 +345,7 @@ def _plan_queue(
         key: value
         for key, value in desired.items()
         if not (
-            _same_json(current.get(key, ""), value)
+            same_json(current.get(key, ""), value)
             if key in ("Policy", "RedrivePolicy")
             else current.get(key) == value
         )
@@ -266,54 +353,42 @@ def _plan_queue(
     return [SetQueueAttributes(name, drift)] if drift else []
 
 
-def _same_json(left: str, right: str) -> bool:
-    """True when two JSON texts mean the same policy or pattern."""
-    try:
-        return _canonical(json.loads(left)) == _canonical(json.loads(right))
-    except ValueError:
-        return False
-
-
-def _canonical(value: Any) -> Any:
-    """Forms AWS treats alike made equal: ["x"] and "x", 5 and "5", list order."""
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items()}
-    if isinstance(value, list):
-        items = sorted((_canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-        return items[0] if len(items) == 1 else items
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int | float):
-        return str(value)
-    return value
-
-
 # -- applying it -------------------------------------------------------------------
 def apply_bootstrap(
     session: AwsSession, steps: list[Step], on_done: Callable[[Step], None] | None = None
 ) -> None:
     """Run the steps in order; `on_done` is told after each one."""
-    bus = EventBus(session)
     for step in steps:
-        match step:
-            case CreateTable(name, tags):
-                StateTable(session, name).create(dict(tags))
-            case CreateQueue(name, attributes, tags):
-                Queue(session, name).create(attributes, tags)
-            case SetQueueAttributes(name, attributes):
-                Queue(session, name).set_attributes(attributes)
-            case PutRule(name, pattern, description, tags):
-                bus.put_rule(name, pattern, description=description, tags=tags)
-            case PutTarget(rule, target_id, arn):
-                bus.put_target(rule, target_id, arn)
-            case CreateBucket(name, region):
-                Bucket(session, name).create(region)
-            case PutPublicAccessBlock(bucket, configuration):
-                Bucket(session, bucket).put_public_access_block(configuration)
-            case TagBucket(bucket, tags):
-                Bucket(session, bucket).put_tags(tags)
+        if isinstance(step, RoleStep):
+            apply_role_step(session, step)
+        elif isinstance(step, AgentStep):
+            apply_agent_step(session, step)
+        elif isinstance(step, LambdaStep):
+            apply_lambda_step(session, step)
+        else:
+            _apply_core(session, step)
         if on_done is not None:
             on_done(step)
+
+
+def _apply_core(session: AwsSession, step: Step) -> None:
+    match step:
+        case CreateTable(name, tags):
+            StateTable(session, name).create(dict(tags))
+        case CreateQueue(name, attributes, tags):
+            Queue(session, name).create(attributes, tags)
+        case SetQueueAttributes(name, attributes):
+            Queue(session, name).set_attributes(attributes)
+        case PutRule(name, pattern, description, tags):
+            EventBus(session).put_rule(name, pattern, description=description, tags=tags)
+        case PutTarget(rule, target_id, arn):
+            EventBus(session).put_target(rule, target_id, arn)
+        case CreateBucket(name, region):
+            Bucket(session, name).create(region)
+        case PutPublicAccessBlock(bucket, configuration):
+            Bucket(session, bucket).put_public_access_block(configuration)
+        case TagBucket(bucket, tags):
+            Bucket(session, bucket).put_tags(tags)
 
 
 @dataclass(frozen=True)
@@ -326,6 +401,8 @@ class BootstrapResult:
     queue_url: str | None
     steps: list[Step]
     dry_run: bool
+    dispatcher: Engine = "process"
+    agent_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -336,6 +413,11 @@ class BootstrapResult:
             "DeadLetterQueue": self.names.dead_letter_queue,
             "Rule": self.names.rule,
             "Bucket": self.names.bucket(self.account, self.region),
+            "InstanceRole": resource_name(self.names, INSTANCE_ROLE),
+            "InstanceProfile": resource_name(self.names, INSTANCE_ROLE),
+            "DispatcherRole": resource_name(self.names, DISPATCHER_ROLE),
+            "Dispatcher": self.dispatcher,
+            "AgentVersion": self.agent_version,
             "DryRun": self.dry_run,
             "Steps": [{"Step": type(s).__name__, "Description": s.describe()} for s in self.steps],
         }
@@ -347,11 +429,41 @@ def run_bootstrap(
     *,
     dry_run: bool = False,
     on_done: Callable[[Step], None] | None = None,
+    options: BootstrapOptions | None = None,
 ) -> BootstrapResult:
-    """Read, plan and (unless `dry_run`) apply; the result lists the steps."""
+    """Read, plan and (unless `dry_run`) apply; the result lists the steps.
+
+    `--build-agent` builds the wheels before anything is read (local work, no AWS
+    call); a dry run only says it would, and plans the uploads of what it would make."""
+    options = options or BootstrapOptions()
     account, region = session.account_id(), session.target.region
-    steps = plan_bootstrap(names, account, region, read_existing(session, names))
+    done: list[Step] = []
+    bundle: AgentBundle | None = None
+    if options.agent_wheels is not None:
+        bundle = read_bundle(options.agent_wheels)
+    elif options.build_agent is not None:
+        build = BuildAgentWheels(str(options.build_agent))
+        done.append(build)
+        if not dry_run:
+            bundle = build_bundle(options.build_agent)
+            if on_done is not None:
+                on_done(build)
+    if options.dispatcher == "lambda" and session.target.kind == "sandbox":
+        raise InvalidInput(
+            "--dispatcher lambda: the embedded sandbox cannot run Lambda functions (moto "
+            "needs Docker to invoke them, and would route every event to the scaler's rule)",
+            hint="run 'stackops dispatch' here; use --dispatcher lambda on AWS or LocalStack",
+        )
+    existing = read_existing(session, names, options, bundle.version if bundle else None)
+    engine = existing.engine(options.dispatcher)
+    code = None
+    if engine == "lambda":
+        code = LambdaCode.of(bundle) if bundle else None
+        if code is None and done:  # a dry run of --build-agent: the package is not made yet
+            code = LambdaCode.pending()
+    steps = done + plan_bootstrap(names, account, region, existing, options, bundle, code)
     if not dry_run:
-        apply_bootstrap(session, steps, on_done)
+        apply_bootstrap(session, steps[len(done) :], on_done)
     queue_url = Queue(session, names.queue).find_url()
-    return BootstrapResult(names, account, region, queue_url, steps, dry_run)
+    version = bundle.version if bundle else existing.agent.latest
+    return BootstrapResult(names, account, region, queue_url, steps, dry_run, engine, version)

@@ -1,8 +1,10 @@
 """The embedded AWS: a moto server run as a detached background process on loopback.
 
-`start_sandbox` spawns `python -m stackops.sandbox serve HOST PORT` in its own session,
+`start_sandbox` spawns `python -m stackops.sandbox serve HOST PORT HOME` in its own session,
 records it with `config.SandboxInfo` in the state folder and waits until it answers;
 `stop_sandbox` ends it. moto is imported only in that child process, never here.
+The server plays the instance side of SSM too (stackops.sandbox_ssm), on the node
+folders under HOME.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def start_sandbox(
     log = log_path(home)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", _RUNNER, "serve", host, str(port)],
+            [sys.executable, "-m", _RUNNER, "serve", host, str(port), str(home)],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -227,12 +229,16 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 # -- the child process -----------------------------------------------------------
-def _serve(host: str, port: int) -> None:
-    """Run a moto server on host:port until SIGTERM/SIGINT; requests are not logged."""
+def _serve(host: str, port: int, home: Path | None = None) -> None:
+    """Run a moto server on host:port until SIGTERM/SIGINT; requests are not logged.
+
+    With `home`, the sandbox SSM agent runs the commands sent to its nodes."""
     import logging
 
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
+
+    from stackops.sandbox_ssm import SandboxSsmAgent
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = DomainDispatcherApplication(create_backend_app)
@@ -243,15 +249,23 @@ def _serve(host: str, port: int) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    agent = None
+    if home is not None:
+        agent = SandboxSsmAgent(home, f"http://{host}:{port}")
+        agent.install()
     print(f"stackops sandbox: moto server on http://{host}:{port} (pid {os.getpid()})", flush=True)
+    if agent is not None:
+        print(f"stackops sandbox: SSM agent on the nodes in {home / 'nodes'}", flush=True)
     try:
         server.serve_forever()
     finally:
         server.server_close()
+        if agent is not None:
+            agent.stop()
         print("stackops sandbox: stopped", flush=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] != "serve":
-        sys.exit("usage: python -m stackops.sandbox serve HOST PORT")
-    _serve(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) not in (4, 5) or sys.argv[1] != "serve":
+        sys.exit("usage: python -m stackops.sandbox serve HOST PORT [HOME]")
+    _serve(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]) if len(sys.argv) == 5 else None)

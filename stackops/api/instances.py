@@ -202,10 +202,10 @@ def launch_request(
     services: Services, stack: Stack, layers: list[Layer], instance: Instance, token: str
 ) -> LaunchRequest:
     """run_instances parameters from the instance, its layers and the stack's defaults."""
+    from stackops.agent_install import agent_launch
+
     groups = [g for layer in layers for g in layer.custom_security_group_ids]
-    profile = next(
-        (la.custom_instance_profile_arn for la in layers if la.custom_instance_profile_arn), None
-    )
+    user_data, profile = agent_launch(services, stack, layers, instance)
     return LaunchRequest(
         image_id=_ami(services, stack, instance),
         instance_type=instance.instance_type,
@@ -215,11 +215,12 @@ def launch_request(
         availability_zone=instance.availability_zone or stack.default_availability_zone,
         security_group_ids=tuple(dict.fromkeys(groups)),
         key_name=instance.ssh_key_name or stack.default_ssh_key_name,
-        instance_profile_arn=profile or stack.default_instance_profile_arn,
+        instance_profile_arn=profile,
         ebs_optimized=instance.ebs_optimized
         or any(la.use_ebs_optimized_instances for la in layers),
         associate_public_ip=all(la.auto_assign_public_ips for la in layers),
         tenancy=instance.tenancy,
+        user_data=user_data,
     )
 
 

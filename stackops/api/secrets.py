@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
-from stackops.model.resources import App, Layer
+from stackops.model.resources import App, Layer, Stack
 from stackops.model.secret_ref import SecretRef
+from stackops.source_attributes import cookbook_secret_path
 
 if TYPE_CHECKING:
     from stackops.services import Services
@@ -99,3 +100,36 @@ def stash_layer_secrets(services: Services, layer: Layer) -> Layer:
 def layer_secret_paths(services: Services, layer: Layer) -> list[str]:
     """The parameters stackops made for a layer's protected attributes."""
     return [layer_secret_path(services, layer.layer_id, key) for key in PROTECTED_ATTRIBUTES]
+
+
+def stash_stack_secrets(services: Services, stack: Stack) -> Stack:
+    """Move the cookbook source's password or SSH key to Parameter Store; the record to store."""
+    source = stack.custom_cookbooks_source
+    if source is None:
+        return stack
+    blanked = {}
+    prefix = services.names.secret_prefix()
+    for name in SOURCE_SECRETS:
+        value = getattr(source, name)
+        if value:
+            path = cookbook_secret_path(prefix, stack.stack_id, name)
+            services.parameters.put_secret(path, value)
+            blanked[name] = ""
+    if not blanked:
+        return stack
+    return stack.model_copy(update={"custom_cookbooks_source": source.model_copy(update=blanked)})
+
+
+def stack_secret_paths(services: Services, stack_id: str) -> list[str]:
+    """Every parameter that may hold a protected value of a stack's cookbook source."""
+    prefix = services.names.secret_prefix()
+    return [cookbook_secret_path(prefix, stack_id, name) for name in SOURCE_SECRETS]
+
+
+def copy_stack_secrets(services: Services, source_stack_id: str, new_stack_id: str) -> None:
+    """Give a cloned stack its own copies of the cookbook source's protected values."""
+    old = stack_secret_paths(services, source_stack_id)
+    values = services.parameters.get_many(old)
+    for path, new in zip(old, stack_secret_paths(services, new_stack_id), strict=True):
+        if path in values:
+            services.parameters.put_secret(new, values[path])

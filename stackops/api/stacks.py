@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stackops.api.records import updated
-from stackops.api.secrets import copy_app_secrets
+from stackops.api.secrets import (
+    copy_app_secrets,
+    copy_stack_secrets,
+    stack_secret_paths,
+    stash_stack_secrets,
+)
 from stackops.errors import Conflict, NotFound
 from stackops.model.fields import new_id
 from stackops.model.resources import App, Layer, Stack, StackSpec, summarize
@@ -23,7 +28,7 @@ def create_stack(services: Services, spec: StackSpec) -> dict[str, Any]:
         arn=services.arn("stack", stack_id),
         created_at=services.now_iso(),
     )
-    services.store.put(stack)
+    services.store.put(stash_stack_secrets(services, stack))
     return {"StackId": stack_id}
 
 
@@ -36,7 +41,7 @@ def describe_stacks(services: Services, stack_ids: list[str] | None = None) -> d
 def update_stack(services: Services, stack_id: str, changes: dict[str, Any]) -> None:
     """Change the given fields of a stack."""
     stack = services.store.get(Stack, stack_id)
-    services.store.put(updated(stack, changes))
+    services.store.put(stash_stack_secrets(services, updated(stack, changes)))
 
 
 def delete_stack(services: Services, stack_id: str) -> None:
@@ -58,6 +63,9 @@ def delete_stack(services: Services, stack_id: str) -> None:
             hint="delete its instances, apps and layers first, as OpsWorks required",
         )
     services.store.delete(stack)
+    source = stack.custom_cookbooks_source
+    if source is not None and "" in (source.password, source.ssh_key):
+        services.parameters.delete_many(stack_secret_paths(services, stack_id))
 
 
 def clone_stack(
@@ -107,6 +115,8 @@ def clone_stack(
                 }
             )
         )
+    copy_stack_secrets(services, source_stack_id, stack_id)
+    records[0] = stash_stack_secrets(services, clone)
     services.store.put_all(records)
     return {"StackId": stack_id}
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from stackops.aws.roles import DISPATCHER, calls
 from stackops.aws.session import AwsSession, aws_errors
-
-ACTIONS = ("autoscaling:CompleteLifecycleAction",)
 
 
 class AutoScaling:
@@ -18,6 +17,7 @@ class AutoScaling:
     def __init__(self, session: AwsSession) -> None:
         self.client = session.client("autoscaling")
 
+    @calls("autoscaling:CompleteLifecycleAction", roles=(DISPATCHER,))
     def complete(
         self,
         *,

@@ -6,24 +6,9 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from stackops.aws.roles import BOOTSTRAP, DISPATCHER, OPERATOR, calls
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure, StackopsError
-
-ACTIONS = (
-    "dynamodb:CreateTable",
-    "dynamodb:TagResource",
-    "dynamodb:DescribeTable",
-    "dynamodb:UpdateTimeToLive",
-    "dynamodb:DescribeTimeToLive",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:Query",
-    "dynamodb:BatchGetItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:TransactWriteItems",
-)
 
 INDEX = "gsi1"
 TTL_ATTRIBUTE = "expires_at"
@@ -64,6 +49,7 @@ class StateTable:
         self._client = session.client("dynamodb")
 
     # -- the table itself -------------------------------------------------
+    @calls("dynamodb:DescribeTable", roles=(BOOTSTRAP,))
     def exists(self) -> bool:
         """True when the table exists (any status)."""
         try:
@@ -75,6 +61,13 @@ class StateTable:
             raise
         return True
 
+    @calls(
+        "dynamodb:CreateTable",
+        "dynamodb:DescribeTable",
+        "dynamodb:UpdateTimeToLive",
+        roles=(BOOTSTRAP,),
+        implied=("dynamodb:TagResource",),
+    )
     def create(self, tags: dict[str, str]) -> None:
         """Create the table with TABLE_SHAPE and TTL on `expires_at`, and wait for it."""
         with aws_errors("dynamodb:CreateTable"):
@@ -93,6 +86,7 @@ class StateTable:
             )
 
     # -- items --------------------------------------------------------------
+    @calls("dynamodb:GetItem", roles=(OPERATOR, DISPATCHER))
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
         """One item, or None."""
         with self._errors("dynamodb:GetItem"):
@@ -100,6 +94,7 @@ class StateTable:
         item = resp.get("Item")
         return _decode(item) if item else None
 
+    @calls("dynamodb:BatchGetItem", roles=(OPERATOR, DISPATCHER))
     def get_many(self, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Several items by key, 100 per call; missing ones are left out."""
         wanted = [_key(pk, sk) for pk, sk in dict.fromkeys(keys)]
@@ -113,6 +108,7 @@ class StateTable:
                 request = resp.get("UnprocessedKeys") or {}
         return found
 
+    @calls("dynamodb:PutItem", roles=(OPERATOR, DISPATCHER))
     def put(
         self,
         item: dict[str, Any],
@@ -131,6 +127,7 @@ class StateTable:
             kwargs["ExpressionAttributeValues"] = _encode(values)
         self._conditional("dynamodb:PutItem", self._client.put_item, kwargs)
 
+    @calls("dynamodb:UpdateItem", roles=(DISPATCHER,))
     def increment(self, pk: str, sk: str, attribute: str, by: int = 1) -> int:
         """Add `by` to a number attribute (created at 0) and return the new value, atomically."""
         with self._errors("dynamodb:UpdateItem"):
@@ -144,6 +141,7 @@ class StateTable:
             )
         return int(resp["Attributes"][attribute]["N"])
 
+    @calls("dynamodb:DeleteItem", roles=(OPERATOR, DISPATCHER))
     def delete(
         self,
         pk: str,
@@ -163,16 +161,13 @@ class StateTable:
             kwargs["ExpressionAttributeValues"] = _encode(values)
         self._conditional("dynamodb:DeleteItem", self._client.delete_item, kwargs)
 
+    @calls("dynamodb:BatchWriteItem", roles=(OPERATOR, DISPATCHER))
     def put_many(self, items: Iterable[dict[str, Any]]) -> None:
         """Unconditional writes, 25 per call."""
         requests = [{"PutRequest": {"Item": _encode(i)}} for i in items]
         self._batch_write(requests)
 
-    def delete_many(self, keys: Iterable[tuple[str, str]]) -> None:
-        """Unconditional deletes, 25 per call."""
-        requests = [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in keys]
-        self._batch_write(requests)
-
+    @calls("dynamodb:Query", roles=(OPERATOR, DISPATCHER))
     def query_index(self, gsi1pk: str, prefix: str | None = None) -> Iterator[dict[str, Any]]:
         """Every item of index partition `gsi1pk`, optionally with gsi1sk starting `prefix`."""
         condition = "gsi1pk = :p"

@@ -6,19 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from stackops.aws.roles import DISPATCHER, OPERATOR, calls
 from stackops.aws.session import AwsSession, aws_errors
-
-ACTIONS = (
-    "ec2:RunInstances",
-    "ec2:StartInstances",
-    "ec2:StopInstances",
-    "ec2:RebootInstances",
-    "ec2:TerminateInstances",
-    "ec2:DescribeInstances",
-    "ec2:CreateTags",
-    "ec2:DeleteTags",
-    "iam:PassRole",
-)
 
 
 @dataclass(frozen=True)
@@ -38,6 +27,7 @@ class LaunchRequest:
     tenancy: str | None = None
     associate_public_ip: bool | None = None
     """None: the subnet decides; True/False: ask for (or refuse) a public IP (VPC subnets)."""
+    user_data: str | None = None  # cloud-init: installs the agent (stackops.agent_install)
 
 
 @dataclass(frozen=True)
@@ -64,6 +54,11 @@ class Ec2:
     def __init__(self, session: AwsSession) -> None:
         self._client = session.client("ec2")
 
+    @calls(
+        "ec2:RunInstances",
+        roles=(OPERATOR, DISPATCHER),
+        implied=("ec2:CreateTags", "iam:PassRole"),  # tags at launch, the instance profile
+    )
     def launch(self, req: LaunchRequest) -> Ec2Instance:
         """Run one instance tagged at launch (instance and its volumes)."""
         tags = [{"Key": k, "Value": v} for k, v in req.tags.items()]
@@ -99,6 +94,8 @@ class Ec2:
             kwargs["KeyName"] = req.key_name
         if req.instance_profile_arn:
             kwargs["IamInstanceProfile"] = {"Arn": req.instance_profile_arn}
+        if req.user_data:
+            kwargs["UserData"] = req.user_data  # boto3 base64-encodes it
         placement: dict[str, str] = {}
         if req.availability_zone and not req.subnet_id:
             placement["AvailabilityZone"] = req.availability_zone
@@ -110,6 +107,7 @@ class Ec2:
             resp = self._client.run_instances(**kwargs)
         return _instance(resp["Instances"][0])
 
+    @calls("ec2:DescribeInstances", roles=(OPERATOR, DISPATCHER))
     def describe(self, instance_ids: Iterable[str]) -> dict[str, Ec2Instance]:
         """The named instances by id (missing ones are left out), in one call per 200 ids."""
         ids = list(dict.fromkeys(instance_ids))
@@ -132,6 +130,7 @@ class Ec2:
                         found.update(self._describe_one(one))
         return found
 
+    @calls("ec2:DescribeInstances", roles=(DISPATCHER,))
     def describe_tagged(self, tag_key: str) -> list[Ec2Instance]:
         """Every instance carrying `tag_key` (any value, any state): one paginated describe.
 
@@ -175,31 +174,32 @@ class Ec2:
             for raw in res["Instances"]
         }
 
+    @calls("ec2:StartInstances", roles=(OPERATOR, DISPATCHER))
     def start(self, instance_id: str) -> None:
         with aws_errors("ec2:StartInstances"):
             self._client.start_instances(InstanceIds=[instance_id])
 
+    @calls("ec2:StopInstances", roles=(OPERATOR, DISPATCHER))
     def stop(self, instance_id: str, *, force: bool = False) -> None:
         with aws_errors("ec2:StopInstances"):
             self._client.stop_instances(InstanceIds=[instance_id], Force=force)
 
+    @calls("ec2:RebootInstances", roles=(OPERATOR,))
     def reboot(self, instance_id: str) -> None:
         with aws_errors("ec2:RebootInstances"):
             self._client.reboot_instances(InstanceIds=[instance_id])
 
+    @calls("ec2:TerminateInstances", roles=(OPERATOR, DISPATCHER))
     def terminate(self, instance_id: str) -> None:
         with aws_errors("ec2:TerminateInstances"):
             self._client.terminate_instances(InstanceIds=[instance_id])
 
+    @calls("ec2:CreateTags", roles=(OPERATOR,))
     def tag(self, instance_id: str, tags: dict[str, str]) -> None:
         with aws_errors("ec2:CreateTags"):
             self._client.create_tags(
                 Resources=[instance_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
             )
-
-    def untag(self, instance_id: str, keys: Iterable[str]) -> None:
-        with aws_errors("ec2:DeleteTags"):
-            self._client.delete_tags(Resources=[instance_id], Tags=[{"Key": k} for k in keys])
 
 
 def _instance(raw: dict[str, Any]) -> Ec2Instance:

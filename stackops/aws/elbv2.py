@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from stackops.aws.roles import DISPATCHER, calls
 from stackops.aws.session import AwsSession, aws_errors
-
-ACTIONS = (
-    "elasticloadbalancing:RegisterTargets",
-    "elasticloadbalancing:DeregisterTargets",
-    "elasticloadbalancing:DescribeTargetHealth",
-)
 
 
 class TargetGroups:
@@ -19,6 +14,7 @@ class TargetGroups:
     def __init__(self, session: AwsSession) -> None:
         self._client = session.client("elbv2")
 
+    @calls("elasticloadbalancing:DeregisterTargets", roles=(DISPATCHER,))
     def deregister(self, target_group_arn: str, ec2_instance_ids: Sequence[str]) -> None:
         """Take the instances out (those not registered are left alone)."""
         registered = self.health(target_group_arn)
@@ -30,6 +26,7 @@ class TargetGroups:
                 TargetGroupArn=target_group_arn, Targets=[{"Id": i} for i in present]
             )
 
+    @calls("elasticloadbalancing:RegisterTargets", roles=(DISPATCHER,))
     def register(self, target_group_arn: str, ec2_instance_ids: Sequence[str]) -> None:
         if not ec2_instance_ids:
             return
@@ -39,6 +36,7 @@ class TargetGroups:
                 Targets=[{"Id": i} for i in ec2_instance_ids],
             )
 
+    @calls("elasticloadbalancing:DescribeTargetHealth", roles=(DISPATCHER,))
     def health(self, target_group_arn: str) -> dict[str, str]:
         """EC2 instance id -> target state (healthy, unused, draining, ...)."""
         with aws_errors("elasticloadbalancing:DescribeTargetHealth"):

@@ -7,17 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stackops.aws.roles import BOOTSTRAP, DISPATCHER, calls
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure
-
-ACTIONS = (
-    "events:DescribeRule",
-    "events:PutRule",
-    "events:TagResource",
-    "events:ListTargetsByRule",
-    "events:PutTargets",
-    "events:PutEvents",
-)
 
 DEFAULT_BUS = "default"
 
@@ -30,6 +22,7 @@ class Rule:
     arn: str
     pattern: str | None
     state: str
+    schedule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +42,7 @@ class EventBus:
         self.name = name
         self._client = session.client("events")
 
+    @calls("events:DescribeRule", roles=(BOOTSTRAP, DISPATCHER))
     def describe_rule(self, rule: str) -> Rule | None:
         """The rule named `rule`, or None."""
         try:
@@ -58,8 +52,15 @@ class EventBus:
             if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
-        return Rule(resp["Name"], resp["Arn"], resp.get("EventPattern"), resp.get("State", ""))
+        return Rule(
+            resp["Name"],
+            resp["Arn"],
+            resp.get("EventPattern"),
+            resp.get("State", ""),
+            resp.get("ScheduleExpression"),
+        )
 
+    @calls("events:PutRule", roles=(BOOTSTRAP,), implied=("events:TagResource",))
     def put_rule(
         self, rule: str, pattern: str, *, description: str = "", tags: Mapping[str, str]
     ) -> str:
@@ -78,6 +79,23 @@ class EventBus:
             )
         return resp["RuleArn"]
 
+    @calls("events:PutRule", roles=(BOOTSTRAP,), implied=("events:TagResource",))
+    def put_schedule_rule(
+        self, rule: str, schedule: str, *, description: str = "", tags: Mapping[str, str]
+    ) -> str:
+        """Create or update an enabled rule that fires on `schedule` (rate(...) or cron(...))."""
+        with aws_errors("events:PutRule"):
+            resp = self._client.put_rule(
+                Name=rule,
+                ScheduleExpression=schedule,
+                State="ENABLED",
+                Description=description,
+                EventBusName=self.name,
+                Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+            )
+        return resp["RuleArn"]
+
+    @calls("events:ListTargetsByRule", roles=(BOOTSTRAP,))
     def target_arns(self, rule: str) -> dict[str, str]:
         """The rule's targets: id -> ARN."""
         targets: dict[str, str] = {}
@@ -90,6 +108,7 @@ class EventBus:
                 return targets
             kwargs["NextToken"] = resp["NextToken"]
 
+    @calls("events:PutTargets", roles=(BOOTSTRAP,))
     def put_target(self, rule: str, target_id: str, arn: str) -> None:
         """Add (or replace) one target of a rule."""
         with aws_errors("events:PutTargets"):
@@ -103,6 +122,7 @@ class EventBus:
                 f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}"
             )
 
+    @calls("events:PutEvents", roles=(DISPATCHER,))
     def put_events(self, events: Sequence[Event]) -> None:
         """Put events on the bus (10 per call); AwsFailure if any entry is refused."""
         for start in range(0, len(events), 10):

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from stackops.aws.roles import BOOTSTRAP, DISPATCHER, INSTANCE, ROLES, calls
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure, Conflict, NotFound
-
-ACTIONS = (
-    "s3:CreateBucket",
-    "s3:ListBucket",
-    "s3:GetBucketPublicAccessBlock",
-    "s3:PutBucketPublicAccessBlock",
-    "s3:PutBucketTagging",
-    "s3:PutObject",
-    "s3:GetObject",
-)
 
 BLOCK_ALL_PUBLIC_ACCESS = {
     "BlockPublicAcls": True,
@@ -33,6 +24,7 @@ class Bucket:
         self._client = session.client("s3")
 
     # -- the bucket itself --------------------------------------------------
+    @calls("s3:ListBucket", roles=(BOOTSTRAP,))
     def exists(self) -> bool:
         """True when the bucket exists and is ours; Conflict when another account owns it."""
         try:
@@ -51,6 +43,7 @@ class Bucket:
             raise
         return True
 
+    @calls("s3:CreateBucket", roles=(BOOTSTRAP,))
     def create(self, region: str) -> None:
         """Create the bucket in `region` (us-east-1 takes no location constraint)."""
         kwargs: dict[str, object] = {"Bucket": self.name}
@@ -59,6 +52,7 @@ class Bucket:
         with aws_errors("s3:CreateBucket"):
             self._client.create_bucket(**kwargs)
 
+    @calls("s3:GetBucketPublicAccessBlock", roles=(BOOTSTRAP,))
     def public_access_block(self) -> dict[str, bool] | None:
         """The bucket's public access block, or None when it has none."""
         try:
@@ -70,12 +64,14 @@ class Bucket:
             raise
         return dict(resp["PublicAccessBlockConfiguration"])
 
+    @calls("s3:PutBucketPublicAccessBlock", roles=(BOOTSTRAP,))
     def put_public_access_block(self, configuration: Mapping[str, bool]) -> None:
         with aws_errors("s3:PutPublicAccessBlock"):
             self._client.put_public_access_block(
                 Bucket=self.name, PublicAccessBlockConfiguration=dict(configuration)
             )
 
+    @calls("s3:PutBucketTagging", roles=(BOOTSTRAP,))
     def put_tags(self, tags: Mapping[str, str]) -> None:
         """Replace the bucket's tags."""
         with aws_errors("s3:PutBucketTagging"):
@@ -85,6 +81,7 @@ class Bucket:
             )
 
     # -- objects -------------------------------------------------------------
+    @calls("s3:PutObject", roles=(BOOTSTRAP, DISPATCHER, INSTANCE))
     def put_object(self, key: str, body: bytes, *, content_type: str | None = None) -> None:
         kwargs: dict[str, object] = {"Bucket": self.name, "Key": key, "Body": body}
         if content_type:
@@ -92,6 +89,7 @@ class Bucket:
         with aws_errors("s3:PutObject"):
             self._client.put_object(**kwargs)
 
+    @calls("s3:GetObject", roles=ROLES)
     def get_object(self, key: str) -> bytes:
         """The object's content; NotFound when there is no such key."""
         try:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from stackops.aws.roles import INSTANCE, calls
 from stackops.aws.session import aws_errors
 from stackops.errors import InvalidInput
-
-ACTIONS = ("s3:GetObject",)
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -26,6 +25,7 @@ def split_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
+@calls("s3:GetObject", roles=(INSTANCE,))
 def download(url: str, dest: Path, *, client: Any | None = None) -> None:
     """Write the object at `url` to `dest`; AwsFailure naming the call on failure."""
     bucket, key = split_url(url)

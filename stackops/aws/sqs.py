@@ -6,20 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stackops.aws.roles import BOOTSTRAP, DISPATCHER, OPERATOR, calls
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure
-
-ACTIONS = (
-    "sqs:CreateQueue",
-    "sqs:TagQueue",
-    "sqs:GetQueueUrl",
-    "sqs:GetQueueAttributes",
-    "sqs:SetQueueAttributes",
-    "sqs:SendMessage",
-    "sqs:ReceiveMessage",
-    "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility",
-)
 
 _MISSING = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 
@@ -47,6 +36,7 @@ class Queue:
         self._url: str | None = None
 
     # -- the queue itself --------------------------------------------------
+    @calls("sqs:GetQueueUrl", roles=(BOOTSTRAP, OPERATOR, DISPATCHER))
     def find_url(self) -> str | None:
         """The queue's URL, or None when it does not exist."""
         if self._url is None:
@@ -69,6 +59,7 @@ class Queue:
             )
         return url
 
+    @calls("sqs:CreateQueue", roles=(BOOTSTRAP,), implied=("sqs:TagQueue",))
     def create(self, attributes: Mapping[str, str], tags: Mapping[str, str]) -> str:
         """Create the queue with `attributes` and `tags`; return its URL."""
         with aws_errors("sqs:CreateQueue"):
@@ -78,17 +69,20 @@ class Queue:
         self._url = resp["QueueUrl"]
         return self._url
 
+    @calls("sqs:GetQueueAttributes", roles=(BOOTSTRAP,))
     def attributes(self) -> dict[str, str]:
         """All the queue's attributes, as SQS gives them (strings)."""
         with aws_errors("sqs:GetQueueAttributes"):
             resp = self._client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["All"])
         return dict(resp.get("Attributes", {}))
 
+    @calls("sqs:SetQueueAttributes", roles=(BOOTSTRAP,))
     def set_attributes(self, attributes: Mapping[str, str]) -> None:
         with aws_errors("sqs:SetQueueAttributes"):
             self._client.set_queue_attributes(QueueUrl=self.url, Attributes=dict(attributes))
 
     # -- messages -------------------------------------------------------------
+    @calls("sqs:SendMessage", roles=(OPERATOR, DISPATCHER))
     def send(self, body: str, *, delay_seconds: int = 0) -> str:
         """Send one message; return its id."""
         with aws_errors("sqs:SendMessage"):
@@ -97,6 +91,7 @@ class Queue:
             )
         return resp["MessageId"]
 
+    @calls("sqs:ReceiveMessage", roles=(OPERATOR, DISPATCHER))
     def receive(
         self,
         *,
@@ -117,6 +112,7 @@ class Queue:
             resp = self._client.receive_message(**kwargs)
         return [_message(m) for m in resp.get("Messages", [])]
 
+    @calls("sqs:DeleteMessage", roles=(OPERATOR, DISPATCHER))
     def delete_batch(self, receipt_handles: Sequence[str]) -> list[str]:
         """Delete messages (any number, 10 per call); return the handles that failed."""
         failed: list[str] = []
@@ -128,6 +124,7 @@ class Queue:
             failed.extend(chunk[int(f["Id"])] for f in resp.get("Failed", []))
         return failed
 
+    @calls("sqs:ChangeMessageVisibility", roles=(DISPATCHER,))
     def change_visibility(self, receipt_handle: str, seconds: int) -> None:
         """Hide a received message for `seconds` more (0 makes it visible again)."""
         with aws_errors("sqs:ChangeMessageVisibility"):
@@ -135,6 +132,7 @@ class Queue:
                 QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
             )
 
+    @calls("sqs:ChangeMessageVisibility", roles=(OPERATOR,))
     def change_visibility_batch(self, receipt_handles: Sequence[str], seconds: int) -> list[str]:
         """`change_visibility` for many messages (10 per call); return the handles that failed."""
         failed: list[str] = []

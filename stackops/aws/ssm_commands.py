@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from stackops.aws.roles import DISPATCHER, calls
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure
-
-ACTIONS = ("ssm:SendCommand", "ssm:GetCommandInvocation", "ssm:CancelCommand")
 
 SHELL_DOCUMENT = "AWS-RunShellScript"
 TERMINAL_STATUSES = frozenset({"Success", "Failed", "Cancelled", "TimedOut"})
@@ -39,6 +38,7 @@ class RunCommand:
     def __init__(self, session: AwsSession) -> None:
         self._client = session.client("ssm")
 
+    @calls("ssm:SendCommand", roles=(DISPATCHER,))
     def send_shell(
         self,
         instance_id: str,
@@ -60,6 +60,7 @@ class RunCommand:
             )
         return resp["Command"]["CommandId"]
 
+    @calls("ssm:GetCommandInvocation", roles=(DISPATCHER,))
     def invocation(self, command_id: str, instance_id: str) -> Invocation | None:
         """The invocation on the instance; None while SSM has not created it yet."""
         try:
@@ -79,6 +80,7 @@ class RunCommand:
             stderr=resp.get("StandardErrorContent", ""),
         )
 
+    @calls("ssm:CancelCommand", roles=(DISPATCHER,))
     def cancel(self, command_id: str, instance_id: str) -> None:
         """Ask SSM to stop the command on the instance."""
         with aws_errors("ssm:CancelCommand"):

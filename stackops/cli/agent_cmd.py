@@ -24,6 +24,8 @@ from stackops.secrets import redact, redact_data, secret_refs
 if TYPE_CHECKING:
     from stackops.aws.session import AwsSession
     from stackops.converge import Report
+    from stackops.converge.context import Fetcher
+    from stackops.converge.custom_cookbooks import Cookbooks
 
 
 class RunTimedOut(StackopsError):
@@ -143,8 +145,15 @@ def agent() -> None:
     show_default=True,
     help="json: the report JSON on stdout and the text report on stderr.",
 )
+@click.option(
+    "--root",
+    "root_override",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="STACKOPS_AGENT_ROOT",
+    help="Converge under this folder instead of the payload's root (the sandbox's nodes).",
+)
 @click.pass_context
-def apply(ctx: click.Context, source: str, output: str) -> None:
+def apply(ctx: click.Context, source: str, output: str, root_override: Path | None) -> None:
     """Converge the recipes of a run payload on this host.
 
     Exit status: 0 ok, 1 a resource failed, 2 invalid payload, 124 timed out.
@@ -154,7 +163,9 @@ def apply(ctx: click.Context, source: str, output: str) -> None:
     stackops agent apply --payload s3://bucket/payloads/c-1.json --output json
 
     An s3:// payload's report is uploaded beside it, to logs/<command_id>.json
-    (and the text to logs/<command_id>.txt).
+    (and the text to logs/<command_id>.txt). The stack's custom cookbooks
+    (stackops.custom_cookbooks) are fetched on setup and searched first; the
+    report names their revision.
     """
     started = time.monotonic()
     payload = Payload(source)
@@ -164,17 +175,26 @@ def apply(ctx: click.Context, source: str, output: str) -> None:
     if payload.bucket and not request.command_id:
         raise InvalidInput(f"payload {name}: field 'command_id' is needed to upload the report")
     node, secrets = resolve_node(request, sessions)
-    budget = engine_budget(request.timeout, time.monotonic() - started)
-    run_started = time.monotonic()
+    root = Path(root_override or request.root or "/")
     try:
-        report = _converge(request, node, budget, sessions, quiet_stdout=output == "json")
+        fetchers = run_fetchers(node, sessions)
+        cookbooks = custom_cookbooks(request, node, root, fetchers)
+        budget = engine_budget(request.timeout, time.monotonic() - started)
+        run_started = time.monotonic()
+        extra = [cookbooks.path] if cookbooks else []
+        report = _converge(
+            request, node, root, budget, extra, fetchers, quiet_stdout=output == "json"
+        )
     except StackopsError as exc:
         if secrets:
             raise RedactedError(redact(str(exc), secrets), exc.exit_code) from None
         raise
     from stackops.converge import format_text
 
-    data = redact_data(report.to_dict(), secrets)
+    data = report.to_dict()
+    if cookbooks:
+        data["cookbooks"] = cookbooks.to_report(root)
+    data = redact_data(data, secrets)
     text = redact(format_text(report), secrets)
     if payload.bucket:
         _upload(sessions.get(), payload.bucket, request.command_id, data, text)
@@ -191,11 +211,52 @@ def apply(ctx: click.Context, source: str, output: str) -> None:
         )
 
 
+def run_fetchers(node: dict[str, Any], sessions: Sessions) -> dict[str, Fetcher]:
+    """How this run downloads: s3 with the agent's session, git with the apps' SSH keys."""
+    from stackops.converge.git import GitFetcher
+
+    def fetch_s3(url: str, dest: Path) -> None:
+        from stackops.aws.s3_fetch import download
+
+        download(url, dest, client=sessions.get(_stack_region(node)).client("s3"))
+
+    keys = {}
+    for attrs in (node.get("deploy") or {}).values():
+        scm = attrs.get("scm") if isinstance(attrs, dict) else None
+        if isinstance(scm, dict) and isinstance(scm.get("ssh_key"), str) and scm["ssh_key"]:
+            keys[str(scm.get("repository"))] = scm["ssh_key"]
+    return {"s3": fetch_s3, "git": GitFetcher(keys)}
+
+
+def custom_cookbooks(
+    request: RunRequest, node: dict[str, Any], root: Path, fetchers: dict[str, Fetcher]
+) -> Cookbooks | None:
+    """The stack's cookbooks for this run: fetched on setup, the cached ones otherwise.
+
+    A dry run fetches nothing: it uses what is cached, or runs without them."""
+    from stackops.converge.custom_cookbooks import cookbook_source_of, cookbooks_for
+
+    source = cookbook_source_of(node)
+    if source is None:
+        return None
+    activity = (node.get("stackops") or {}).get("activity")
+    if request.dry_run:
+        from stackops.converge.custom_cookbooks import cached_cookbooks
+
+        found = cached_cookbooks(root, source)
+        if found is None:
+            click.echo(f"stackops: dry run: cookbooks of {source.describe()} not fetched", err=True)
+        return found
+    return cookbooks_for(root, source, refresh=activity == "setup", fetchers=fetchers)
+
+
 def _converge(
     request: RunRequest,
     node: dict[str, Any],
+    root: Path,
     budget: float,
-    sessions: Sessions,
+    extra: list[Path],
+    fetchers: dict[str, Fetcher],
     *,
     quiet_stdout: bool,
 ) -> Report:
@@ -205,22 +266,17 @@ def _converge(
     sandbox, the instance role on AWS)."""
     from stackops.converge import run_recipes, search_path
 
-    def fetch_s3(url: str, dest: Path) -> None:
-        from stackops.aws.s3_fetch import download
-
-        download(url, dest, client=sessions.get(_stack_region(node)).client("s3"))
-
-    paths = search_path([Path(p) for p in request.cookbook_paths])
+    paths = search_path([*extra, *(Path(p) for p in request.cookbook_paths)])
     redirect = contextlib.redirect_stdout(sys.stderr) if quiet_stdout else contextlib.nullcontext()
     with redirect:
         return run_recipes(
             list(request.recipes),
             node,
-            Path(request.root or "/"),
+            root,
             paths,
             dry_run=request.dry_run,
             timeout=budget,
-            fetchers={"s3": fetch_s3},
+            fetchers=fetchers,
         )
 
 

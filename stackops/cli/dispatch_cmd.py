@@ -46,6 +46,11 @@ from stackops.config import state_home
     show_default=True,
     help="Seconds each receive waits for messages (long polling).",
 )
+@click.option(
+    "--print-systemd-unit",
+    is_flag=True,
+    help="Print a systemd unit that runs this dispatcher as a service, and exit (no AWS call).",
+)
 @click.pass_context
 def dispatch(
     ctx: click.Context,
@@ -56,8 +61,27 @@ def dispatch(
     workers: int,
     visibility_timeout: int,
     poll_wait: int,
+    print_systemd_unit: bool,
 ) -> None:
     """Run the lifecycle dispatcher on the queue: setup, configure, deploy, shutdown."""
+    if print_systemd_unit:
+        from stackops.dispatch_unit import systemd_unit
+
+        opts = options(ctx)
+        click.echo(
+            systemd_unit(
+                namespace=opts.namespace,
+                region=opts.region,
+                profile=opts.profile,
+                endpoint_url=opts.endpoint_url,
+                executor=executor or "ssm",
+                workers=workers,
+                visibility_timeout=visibility_timeout,
+                cookbooks=[str(c.resolve()) for c in cookbooks],
+            ),
+            nl=False,
+        )
+        return
     from stackops.lifecycle.runtime import build_dispatcher
 
     svc = services(ctx)

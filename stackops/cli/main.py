@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     # the AWS side and the sandbox
     "bootstrap": "stackops.cli.bootstrap_cmd:bootstrap",
     "sandbox": "stackops.cli.sandbox_cmd:sandbox",
+    "template": "stackops.cli.template_cmd:template",
     # stack file
     "apply": "stackops.cli.apply_cmd:apply",
     "schema": "stackops.cli.apply_cmd:schema",

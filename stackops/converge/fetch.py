@@ -1,4 +1,9 @@
-"""Artifact sources (local path, file://, http(s)://, s3://) and their checksums."""
+"""Artifact sources (local path, file://, http(s)://, s3://, git+...) and their checksums.
+
+A git source (`git+<repository>#<revision>`, see stackops.converge.git) is
+fetched as a tar of that revision's tree, so archive and release unpack it as
+any other artifact.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from stackops.converge.context import Fetcher
+from stackops.converge.git import fetch_git, is_git_source
 from stackops.converge.resource import DeclarationError
 from stackops.errors import StackopsError
 
@@ -45,9 +51,14 @@ def parse_checksum(value: str | None) -> tuple[str, str] | None:
 
 
 def check_source(source: object) -> None:
-    """A source is a host path or a URL with a scheme we can fetch."""
+    """A source is a host path, a URL with a scheme we can fetch, or a git source."""
     if not isinstance(source, str) or not source:
-        raise DeclarationError("source= takes a local path or an s3://, http(s):// or file:// URL")
+        raise DeclarationError(
+            "source= takes a local path, an s3://, http(s):// or file:// URL, "
+            "or git+<repository>#<revision>"
+        )
+    if is_git_source(source):
+        return
     scheme, sep, _ = source.partition("://")
     if sep and scheme not in SCHEMES:
         raise DeclarationError(
@@ -59,7 +70,7 @@ def local_path(source: str) -> Path | None:
     """The host path of a local source (a path or file:// URL); None for a remote one."""
     if source.startswith("file://"):
         return Path(source.removeprefix("file://"))
-    if "://" in source:
+    if "://" in source or is_git_source(source):
         return None
     return Path(source)
 
@@ -99,8 +110,8 @@ def fetch_s3(url: str, dest: Path) -> None:
 
 
 def default_fetchers() -> dict[str, Fetcher]:
-    """The fetchers of a run that was given none: http(s) by urllib, s3 by boto3."""
-    return {"http": fetch_http, "https": fetch_http, "s3": fetch_s3}
+    """The fetchers of a run that was given none: http(s) by urllib, s3 by boto3, git by git."""
+    return {"http": fetch_http, "https": fetch_http, "s3": fetch_s3, "git": fetch_git}
 
 
 def obtain(source: str, scratch: Path, fetchers: Mapping[str, Fetcher]) -> tuple[Path, bool]:
@@ -113,7 +124,7 @@ def obtain(source: str, scratch: Path, fetchers: Mapping[str, Fetcher]) -> tuple
         if not path.is_file():
             raise FetchFailed(f"archive {source} not found on this host")
         return path, False
-    scheme = source.partition("://")[0]
+    scheme = "git" if is_git_source(source) else source.partition("://")[0]
     fetcher = fetchers.get(scheme) or default_fetchers().get(scheme)
     if fetcher is None:
         raise FetchFailed(f"no fetcher for {scheme}:// sources")

@@ -5,9 +5,10 @@ import shlex
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from stackops.converge.git import git_source
 from stackops.errors import InvalidInput
 
-SUPPORTED_SCM = ("s3", "archive", "local")
+SUPPORTED_SCM = ("s3", "archive", "local", "git")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -79,11 +80,17 @@ def app_of(name: str, attrs: Mapping[str, Any]) -> App:
     if scm_type not in SUPPORTED_SCM:
         raise InvalidInput(
             f"node attribute {base}.scm.scm_type: {scm_type!r} is not supported yet; "
-            f"use one of {', '.join(SUPPORTED_SCM)} (an artifact: s3:// URL, http(s) URL or path)"
+            f"use one of {', '.join(SUPPORTED_SCM)} (an artifact: s3:// URL, http(s) URL or path; "
+            "or a git repository and revision)"
         )
     source = _field(f"{base}.scm.repository", scm.get("repository"), str, "the artifact's URL")
     if scm_type == "s3" and not source.startswith("s3://"):
         raise InvalidInput(f"node attribute {base}.scm.repository: scm_type s3 needs an s3:// URL")
+    if scm_type == "git":  # the release is the revision's tree, fetched by git
+        revision = scm.get("revision")
+        if revision is not None:
+            _field(f"{base}.scm.revision", revision, str, "a branch, tag or commit")
+        source = git_source(source, revision)
     release = attrs.get("release")
     if release is not None:
         _field(f"{base}.release", release, str, "a release id")

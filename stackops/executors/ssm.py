@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from stackops.errors import NotFound, StackopsError
 from stackops.executors.base import (
     EXIT_INVALID,
+    EXIT_NO_REPORT,
     EXIT_NOT_STARTED,
     EXIT_OK,
     EXIT_TIMED_OUT,
@@ -110,16 +111,20 @@ class SsmExecutor:
         *,
         agent: str = "stackops",
         poll_interval: float = 2.0,
+        first_poll: float = 0.25,
         wait_grace: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`agent` is the stackops command on the instance; polling goes on `wait_grace`
-        seconds past the timeout, for delivery and for SSM to report its own TimedOut."""
+        """`agent` is the stackops command on the instance; polls start `first_poll` apart
+        and double up to `poll_interval` (short runs are seen soon, long ones cost few
+        calls); polling goes on `wait_grace` seconds past the timeout, for delivery and
+        for SSM to report its own TimedOut."""
         self._commands = commands
         self._bucket = bucket
         self._agent = agent
         self._poll_interval = poll_interval
+        self._first_poll = min(first_poll, poll_interval)
         self._wait_grace = wait_grace
         self._sleep = sleep
         self._clock = clock
@@ -175,7 +180,9 @@ class SsmExecutor:
                 note += f"; cancel failed: {exc}"
             return result(EXIT_TIMED_OUT, report, _join(log, *trouble, note), timed_out=True)
         code, timed_out = exit_code(invocation)
-        ok = code == EXIT_OK and (report is None or report.get("ok") is True)
+        if code == EXIT_OK and report is None:
+            code = EXIT_NO_REPORT  # a run is ok only when its report says so (as local's)
+        ok = code == EXIT_OK and report is not None and report.get("ok") is True
         status = (
             f"ssm: command {ssm_id} on {instance}: {invocation.status} "
             f"({invocation.status_details or 'no details'}), exit {code}"
@@ -234,6 +241,7 @@ class SsmExecutor:
         deadline = timeout_at + self._wait_grace
         trouble: list[str] = []
         invocation: Invocation | None = None
+        interval = self._first_poll
         while True:
             try:
                 invocation = self._commands.invocation(ssm_id, instance) or invocation
@@ -245,7 +253,8 @@ class SsmExecutor:
             left = deadline - self._clock()
             if left <= 0:
                 return invocation, trouble
-            self._sleep(min(self._poll_interval, left))
+            self._sleep(min(interval, left))
+            interval = min(interval * 2, self._poll_interval)
 
     def _outputs(self, cid: str, invocation: Invocation | None) -> tuple[dict | None, str]:
         """The report and the text log: the agent's uploads, else what SSM kept."""

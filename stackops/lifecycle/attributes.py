@@ -19,6 +19,11 @@ from stackops.model.enums import InstanceStatus
 from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
 from stackops.model.resources import App, Instance, Layer, Stack
 from stackops.model.secret_ref import SecretRef
+from stackops.source_attributes import (
+    app_source_secret_path,
+    custom_cookbooks_attributes,
+    source_secret_refs,
+)
 
 Activity = Literal["setup", "configure", "deploy", "undeploy", "shutdown"]
 ACTIVITIES: Final = ("setup", "configure", "deploy", "undeploy", "shutdown")
@@ -123,6 +128,7 @@ def build_node_attributes(
                 {"name": app.name, "slug_name": app.shortname, "application_type": app.type.value}
                 for app in own_apps
             ],
+            **custom_cookbooks_attributes(stack, secret_prefix),
         },
         "deploy": {
             app.shortname: _deploy_attributes(
@@ -186,6 +192,9 @@ def _deploy_attributes(
             "scm_type": source.type.value if source else None,
             "repository": source.url if source else None,
             "revision": revision if revision is not None else (source.revision if source else None),
+            **source_secret_refs(
+                source, lambda field: app_source_secret_path(secret_prefix, app.app_id, field)
+            ),
         },
         "environment": {
             var.key: (

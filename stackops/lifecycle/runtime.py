@@ -44,7 +44,8 @@ def build_dispatcher(
 
     With the local executor every EC2 instance is a node folder under
     `nodes_root` on this host, reached on loopback (the sandbox); with ssm the
-    recipes run on the instances themselves.
+    recipes run on the instances themselves (in the sandbox, its SSM agent runs
+    them on the same node folders, reached on loopback too).
     """
     from stackops.converge import search_path
 
@@ -52,7 +53,7 @@ def build_dispatcher(
     run = RunSettings(
         cookbook_paths=tuple(str(p) for p in search_path(list(cookbooks), Path.cwd())),
         nodes_root=nodes_root if local else None,
-        sandbox=local,
+        sandbox=local or services.session.target.kind == "sandbox",  # ssm on the sandbox too
     )
     autoscaling = None
     if with_autoscaling:

@@ -9,6 +9,7 @@ attributes filtered, times to the second).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -33,12 +34,15 @@ TIME_KEYS = frozenset({"CreatedAt", "AcknowledgedAt", "CompletedAt"})
 
 # -- checks at the door ----------------------------------------------------------------------
 def _agent_version(value: str) -> str:
-    if value != "LATEST":
+    if value != "LATEST" and not _STACKOPS_VERSION.match(value):
         raise ValueError(
             f"agent version {value!r}: pinned OpsWorks agent versions are not supported; "
-            "instances run the stackops agent that bootstrap installs (give LATEST or leave it out)"
+            "give LATEST or a stackops version that bootstrap uploaded (like 0.1.0)"
         )
     return value
+
+
+_STACKOPS_VERSION = re.compile(r"^\d+(\.\d+){1,3}((a|b|rc|\.dev|\.post)\d+)?$")
 
 
 def _stackops_manager(name: str) -> str:

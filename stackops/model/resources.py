@@ -122,6 +122,11 @@ class Source(OpsWorksModel):
 
     @model_validator(mode="after")
     def _url_required(self) -> Self:
+        if self.type is SourceType.svn:
+            raise ValueError(
+                "svn sources are not supported; use git (a repository URL and a revision), "
+                "archive (an http(s) URL of a .tar.gz or .zip) or s3 (s3://bucket/key)"
+            )
         if self.url is None:
             raise ValueError(
                 f"a {self.type.value} source needs a url "

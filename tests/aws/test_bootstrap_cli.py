@@ -36,7 +36,7 @@ def test_bootstrap_creates_every_resource(aws, invoke):
     result = invoke("bootstrap")
     out = result_json(result)
     assert f"target: account {ACCOUNT}, region {REGION}" in result.stderr
-    assert "8 step(s) done" in result.stderr
+    assert "16 step(s) done" in result.stderr
     assert out["Bucket"] == BUCKET
     assert out["QueueUrl"].endswith(f"/{ACCOUNT}/stackops-lifecycle")
     assert {k: out[k] for k in ("Namespace", "Table", "Queue", "DeadLetterQueue", "Rule")} == {
@@ -89,7 +89,7 @@ def test_bootstrap_creates_every_resource(aws, invoke):
 
 
 def test_second_run_has_nothing_to_do(aws, invoke):
-    assert len(step_names(invoke("bootstrap"))) == 8
+    assert len(step_names(invoke("bootstrap"))) == 16
     again = invoke("bootstrap")
     assert step_names(again) == []
     assert "nothing to do" in again.stderr
@@ -112,7 +112,7 @@ def test_dry_run_creates_nothing(aws, invoke):
     result = invoke("bootstrap", "--dry-run")
     out = result_json(result)
     assert out["DryRun"] is True
-    assert len(out["Steps"]) == 8
+    assert len(out["Steps"]) == 16
     assert out["QueueUrl"] is None
     assert "would create SQS queue stackops-lifecycle" in result.stderr
     assert aws.client("dynamodb").list_tables()["TableNames"] == []
@@ -124,7 +124,7 @@ def test_dry_run_creates_nothing(aws, invoke):
 def test_namespaces_make_separate_resources(aws, invoke):
     invoke("bootstrap")
     other = result_json(invoke("--namespace", "other", "bootstrap"))
-    assert len(other["Steps"]) == 8
+    assert len(other["Steps"]) == 16
     assert other["Bucket"] == f"other-artifacts-{ACCOUNT}-{REGION}"
     assert sorted(aws.client("dynamodb").list_tables()["TableNames"]) == [
         "other-state",

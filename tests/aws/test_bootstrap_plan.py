@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from stackops.aws.iam import ExistingRole
 from stackops.aws.s3 import BLOCK_ALL_PUBLIC_ACCESS
 from stackops.bootstrap import (
     EVENT_PATTERN,
@@ -18,9 +19,11 @@ from stackops.bootstrap import (
     PutTarget,
     SetQueueAttributes,
     TagBucket,
+    arn_scope,
     desired_queue_attributes,
     plan_bootstrap,
 )
+from stackops.bootstrap_roles import ExistingIam, role_specs
 from stackops.naming import ResourceNames
 
 NAMES = ResourceNames("shop")
@@ -43,6 +46,15 @@ def everything_in_place() -> ExistingResources:
         rule_targets={TARGET_ID: QUEUE_ARN},
         bucket=True,
         public_access_block=dict(BLOCK_ALL_PUBLIC_ACCESS),
+        iam=roles_in_place(REGION),
+    )
+
+
+def roles_in_place(region: str) -> ExistingIam:
+    specs = role_specs(NAMES, arn_scope(ACCOUNT, region))
+    return ExistingIam(
+        roles={s.name: ExistingRole(s.name, s.trust(), s.policy) for s in specs},
+        profiles={s.profile: (s.name,) for s in specs if s.profile},
     )
 
 
@@ -52,7 +64,8 @@ def plan(existing: ExistingResources) -> list:
 
 def test_nothing_exists_gives_every_creation_in_order():
     dead_letter, lifecycle = desired_queue_attributes(NAMES, ACCOUNT, REGION)
-    assert plan(ExistingResources()) == [
+    steps = plan(ExistingResources(iam=roles_in_place(REGION)))
+    assert steps == [
         CreateTable("shop-state", TAGS),
         CreateQueue("shop-lifecycle-dlq", dead_letter, TAGS),
         CreateQueue("shop-lifecycle", lifecycle, TAGS),

@@ -72,7 +72,7 @@ def test_up_status_bootstrap_down_through_the_cli(home):
     boot = stackops(home, "bootstrap")
     assert boot.returncode == 0, boot.stderr
     assert f"target: sandbox {endpoint} " in boot.stderr
-    assert len(json.loads(boot.stdout)["Steps"]) == 8
+    assert len(json.loads(boot.stdout)["Steps"]) == 16
     sqs = boto3.client(
         "sqs",
         endpoint_url=endpoint,

@@ -116,9 +116,9 @@ def test_setup_and_configure_are_idempotent_and_hold_no_secret(tmp_path: Path, r
     assert again.counts["changed"] == 0
 
 
-def test_git_is_not_supported_yet_and_says_so(tmp_path: Path, root: Path) -> None:
-    attrs = node(tmp_path, "r1", scm={"scm_type": "git", "repository": "https://x/y.git"})
-    with pytest.raises(InvalidInput, match="'git' is not supported yet"):
+def test_svn_is_not_supported_and_says_so(tmp_path: Path, root: Path) -> None:
+    attrs = node(tmp_path, "r1", scm={"scm_type": "svn", "repository": "https://x/y"})
+    with pytest.raises(InvalidInput, match="'svn' is not supported yet"):
         run_recipes(["stackops::deploy"], attrs, root)
 
 

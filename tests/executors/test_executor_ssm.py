@@ -90,8 +90,14 @@ def test_on_moto_the_payload_keeps_refs_and_send_command_names_the_agent(
         "executionTimeout": ["91"],
     }
     assert command["Comment"] == "stackops command c-7"
-    # moto answers Success at once and runs nothing: ok, without a report.
-    assert (result.ok, result.exit_code, result.report, result.timed_out) == (True, 0, None, False)
+    # moto answers Success at once and runs nothing: without a report, the run is not ok.
+    assert (result.ok, result.exit_code, result.report, result.timed_out) == (
+        False,
+        70,
+        None,
+        False,
+    )
+    assert "no output and no report at s3://artifacts/logs/c-7.json" in result.log
     assert "Success" in result.log and "no output and no report" in result.log
     assert clock.sleeps == []
 
@@ -203,7 +209,7 @@ def test_a_failed_invocation_after_a_late_start_is_exit_1_with_ssm_s_output() ->
     assert "payloads/c-7.json" in bucket.objects
     assert (result.ok, result.exit_code, result.report, result.timed_out) == (False, 1, None, False)
     assert "! execute[false]" in result.log and "Failed (Failed), exit 1" in result.log
-    assert clock.sleeps == [2.0, 2.0]
+    assert clock.sleeps == [0.25, 0.5]  # polls start soon and back off
 
 
 class StuckSsm:
@@ -241,7 +247,9 @@ def test_polling_stops_at_the_timeout_and_cancels(cancel_error: bool) -> None:
         True,
         None,
     )
-    assert clock.now == 15.0 and ssm.polls == 9  # every 2 s, the last at timeout + grace
+    # 0.25 s apart, doubling to every 2 s; the last at timeout + grace
+    assert clock.now == 15.0 and ssm.polls == 11
+    assert clock.sleeps[:5] == [0.25, 0.5, 1.0, 2.0, 2.0]
     assert "timed out after 10 s: SSM command ssm-9 on i-0abc still InProgress" in result.log
     if cancel_error:
         assert "cancel failed: ssm:CancelCommand failed" in result.log
