@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 
+from stackops.aws.cloudwatch import CloudWatch
 from stackops.aws.dynamodb import StateTable
 from stackops.aws.ec2 import Ec2
 from stackops.aws.elbv2 import TargetGroups
@@ -75,6 +76,10 @@ class Services:
     @cached_property
     def parameters(self) -> ParameterStore:
         return ParameterStore(self.session)
+
+    @cached_property
+    def cloudwatch(self) -> CloudWatch:
+        return CloudWatch(self.session)
 
     @property
     def region(self) -> str:
