@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from stackops.autoscale.decide import stamp
+from stackops.autoscale.node_metrics import NodeFigures, node_data
 from stackops.autoscale.round import Scaler, scaling_records
 from stackops.errors import InvalidInput
 from stackops.model.autoscaling import (
@@ -154,3 +156,40 @@ def parse_moment(option: str, text: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def publish_node_metrics(
+    services: Services,
+    instance_id: str,
+    figures: NodeFigures,
+    at: datetime | None = None,
+    *,
+    stack_id: str | None = None,
+    layer_ids: list[str] | None = None,
+) -> dict[str, Any]:
+    """Put a node's figures in CloudWatch, one series per layer of the instance.
+
+    The stack and layers are read from the instance's record unless given
+    (an instance that may not read the state table passes them).
+    """
+    if stack_id is None or not layer_ids:
+        instance = services.store.get(Instance, instance_id)
+        stack_id = stack_id or instance.stack_id
+        layer_ids = layer_ids or list(instance.layer_ids)
+    if not figures.by_metric():
+        raise InvalidInput(
+            "no figures to publish: this host reports none; give --cpu, --memory or --load"
+        )
+    if not layer_ids:
+        raise InvalidInput(f"instance {instance_id} is in no layer: nothing scales on its figures")
+    moment = (at or services.clock()).astimezone(UTC)
+    data = node_data(stack_id, layer_ids, instance_id, figures, moment)
+    services.cloudwatch.put(data)
+    return {
+        "InstanceId": instance_id,
+        "StackId": stack_id,
+        "LayerIds": layer_ids,
+        "At": stamp(moment),
+        "Metrics": figures.by_metric(),
+        "Published": len(data),
+    }

@@ -32,8 +32,8 @@ from stackops.autoscale.decide import (
     metric_request,
     stamp,
 )
+from stackops.autoscale.node_metrics import metric_id
 from stackops.autoscale.records import HISTORY_DAYS, ScalingRecords, StackScaling
-from stackops.aws.cloudwatch import MetricId
 from stackops.aws.dynamodb import StateTable
 from stackops.model.fields import new_id
 from stackops.model.resources import Stack
@@ -42,8 +42,6 @@ if TYPE_CHECKING:
     from stackops.services import Services
     from stackops.store import StackContents
 
-NAMESPACE = "stackops"
-"""CloudWatch namespace of the figures nodes publish (`stackops agent metrics`)."""
 LEASE_SECONDS = 120.0
 RENEW_EVERY = 30.0
 
@@ -51,12 +49,6 @@ RENEW_EVERY = 30.0
 def scaling_records(services: Services) -> ScalingRecords:
     """The scaler's records on the services' state table."""
     return ScalingRecords(StateTable(services.session, services.names.table))
-
-
-def metric_id(stack_id: str, layer_id: str, instance_id: str, metric: str) -> MetricId:
-    """The CloudWatch series of one instance's metric as one of its layers sees it."""
-    dimensions = (("StackId", stack_id), ("LayerId", layer_id), ("InstanceId", instance_id))
-    return MetricId(NAMESPACE, metric, dimensions)
 
 
 @dataclass(frozen=True)
