@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from tests.helpers import ok_json
+from tests.lifecycle.conftest import stack_env  # noqa: F401 (a fixture the lifecycle test uses)
 
 
 @dataclass
