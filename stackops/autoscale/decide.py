@@ -347,20 +347,31 @@ class MetricRequest:
 
 
 def metric_request(
-    now: datetime, instances: Sequence[InstanceFacts], layers: Mapping[str, LoadBasedAutoScaling]
+    now: datetime,
+    instances: Sequence[InstanceFacts],
+    layers: Mapping[str, LoadBasedAutoScaling],
+    last_actions: Mapping[str, LastAction] | None = None,
 ) -> MetricRequest:
-    """Per enabled layer with load-based instances: each online instance's enabled metrics."""
+    """Per enabled layer with load-based instances: each online instance's enabled metrics.
+
+    A layer whose metrics are still ignored after its last action needs none.
+    """
     keys: list[SeriesKey] = []
     alarms: list[str] = []
     longest = 1
+    end = minute_floor(now)
     for layer_id, config in layers.items():
         in_layer = [i for i in instances if layer_id in i.layer_ids]
         if not config.enable or not any(i.kind is AutoScalingType.load for i in in_layer):
             continue
+        ignore_until = _ignore_until((last_actions or {}).get(layer_id), config)
         metrics: list[str] = []
         for direction in ("up", "down"):
             thresholds = config.thresholds(direction)
-            longest = max(longest, thresholds.thresholds_wait_time or 1)
+            wait = thresholds.thresholds_wait_time or 1
+            if ignore_until is not None and end - timedelta(minutes=wait) < ignore_until:
+                continue
+            longest = max(longest, wait)
             metrics += [m for m in thresholds.metric_thresholds() if m not in metrics]
             alarms += [a for a in thresholds.alarms or () if a not in alarms]
         keys += [
@@ -369,5 +380,4 @@ def metric_request(
             if i.status is S.online
             for metric in metrics
         ]
-    end = minute_floor(now)
     return MetricRequest(tuple(keys), end - timedelta(minutes=longest), end, tuple(alarms))

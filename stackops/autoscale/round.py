@@ -191,7 +191,7 @@ class Scaler:
             for la in contents.layers
             if la.layer_id in scaling.layers
         }
-        request = metric_request(now, instances, layers)
+        request = metric_request(now, instances, layers, scaling.last_actions)
         series: dict[tuple[str, str, str], dict[datetime, float]] = {}
         if request.keys:
             ids = {key: metric_id(stack_id, *key) for key in request.keys}

@@ -350,3 +350,12 @@ def test_the_metric_request_names_online_instances_and_enabled_metrics():
         minutes=10
     )
     assert metric_request(NOW, instances, {"L": layer(enable=False)}).keys == ()
+    # Still ignoring after the last action: nothing to read for the layer.
+    just_scaled = {"L": LastAction("up", NOW - timedelta(minutes=1))}
+    assert metric_request(NOW, instances, {"L": with_memory}, just_scaled).keys == ()
+    # Up's 5-minute window is past the ignore time, down's 10-minute one is not: CPU only.
+    scaled = {"L": LastAction("up", NOW - timedelta(minutes=15))}
+    assert set(metric_request(NOW, instances, {"L": with_memory}, scaled).keys) == {
+        ("L", "base", "CPUUtilization"),
+        ("L", "load1", "CPUUtilization"),
+    }
