@@ -74,7 +74,7 @@ def describe_stack_summary(ctx: click.Context, stack_id: str) -> None:
 @click.option("--stack-id", required=True)
 @click.pass_context
 def start_stack(ctx: click.Context, stack_id: str) -> None:
-    """Start every stopped instance of a stack."""
+    """Start every stopped 24/7 instance of a stack (the scaler starts the others)."""
     show(ctx, instance_api.start_stack(services(ctx), stack_id))
 
 
