@@ -296,6 +296,7 @@ def tell_autoscaling(
     story: Story, stack_id: str, instances: Callable[[], dict[str, dict[str, Any]]]
 ) -> None:
     """A time-based and a load-based instance come and go as the clock and the load move."""
+    began = time.monotonic()
     app_layer = instances()["app1"]["LayerIds"][0]
     story.say(
         """Three kinds of instances, as in OpsWorks: 24/7 ones you start and stop yourself,
@@ -361,6 +362,7 @@ def tell_autoscaling(
             f"  {entry['DecidedAt']}  {entry['Action']:<5} {entry['Hostname']:<7} "
             f"{entry['Cause']:<8} {entry['Outcome']}"
         )
+    story.say(f"Both came online and went away again in {time.monotonic() - began:.0f} s.")
 
 
 def _tarball(path: Path, files: dict[str, str]) -> None:
