@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -38,7 +38,7 @@ class Scaling:
 
     def round(self, now: datetime | str, *extra: str) -> dict[str, Any]:
         """`stackops autoscale --once --now NOW` as a user runs it."""
-        moment = now if isinstance(now, str) else now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = now if isinstance(now, str) else now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return self.run("autoscale", "--once", "--now", moment, *extra)
 
     def quick_round(self, now: datetime) -> dict[str, Any]:

@@ -258,3 +258,32 @@ def test_stacks_without_scaling_are_skipped_and_a_failed_start_is_recorded(scali
     # Not retried while it is start_failed: a person looks first.
     again = scaling.round("2026-12-07T09:06:00Z")
     assert again["Actions"] == [] and "start_failed: not started" in again["Notes"][0]
+
+
+def test_a_named_alarm_in_alarm_for_the_wait_time_scales_the_layer_up(scaling):
+    cloudwatch = scaling.aws.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="web-5xx",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    scaling.create("base")
+    scaling.create("burst1", "load")
+    up = '{"InstanceCount": 1, "ThresholdsWaitTime": 3, "CpuThreshold": -1, "Alarms": ["web-5xx"]}'
+    scaling.run("set-load-based-auto-scaling", "--layer-id", scaling.layer_id, "--enable",
+                "--up-scaling", up)  # fmt: skip
+    cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="test")
+    since = cloudwatch.describe_alarms(AlarmNames=["web-5xx"])["MetricAlarms"][0][
+        "StateUpdatedTimestamp"
+    ]
+    report = scaling.round(since + timedelta(minutes=2))
+    assert report["Actions"] == []
+    assert report["Layers"][0]["Metrics"][0]["Detail"].startswith("ALARM since")
+    report = scaling.round(since + timedelta(minutes=3, seconds=1))
+    assert [(a["Hostname"], a["Action"]) for a in report["Actions"]] == [("burst1", "start")]
+    assert "alarm web-5xx in ALARM for 3 min" in report["Actions"][0]["Reason"]
