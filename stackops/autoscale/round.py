@@ -129,7 +129,7 @@ class RoundReport:
                 )
             notes += [f"{part.stack.name}: {n}" for n in part.plan.notes]
         data: dict[str, Any] = {"DecidedAt": stamp(self.decided_at), "DryRun": self.dry_run}
-        data.update(Actions=actions, Layers=layers)
+        data.update(Actions=actions, LayerVerdicts=layers)
         if skipped:
             data["Skipped"] = skipped
         if notes:

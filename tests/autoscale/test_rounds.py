@@ -101,7 +101,7 @@ def test_load_scale_up_after_the_wait_time_and_not_before(scaling):
     scaling.put_cpu("base", minutes(now, 4, 95.0))
     report = scaling.round(now)
     assert report["Actions"] == []
-    (verdict,) = report["Layers"]
+    (verdict,) = report["LayerVerdicts"]
     assert verdict["Verdict"] == "hold" and "not held for 5 min" in verdict["Note"]
     assert verdict["Metrics"][0]["Values"] == [None, 95.0, 95.0, 95.0, 95.0]
     later = now + timedelta(minutes=1)
@@ -137,7 +137,7 @@ def test_the_ignore_time_is_respected_then_the_rest_start(scaling):
     for minute in range(1, 15):
         report = scaling.quick_round(now + timedelta(minutes=minute))
         assert report["Actions"] == [], minute
-        assert "metrics ignored until 2026-12-07T09:20:00" in report["Layers"][0]["Note"]
+        assert "metrics ignored until 2026-12-07T09:20:00" in report["LayerVerdicts"][0]["Note"]
     report = scaling.round(now + timedelta(minutes=15))
     assert [a["Hostname"] for a in report["Actions"]] == ["burst3"]  # the last stopped one
 
@@ -164,7 +164,7 @@ def test_scale_down_to_zero_load_instances(scaling):
         "burst2": "stopped",
         "burst3": "stopped",
     }
-    assert "no online load-based instance is left to stop" in report["Layers"][0]["Note"]
+    assert "no online load-based instance is left to stop" in report["LayerVerdicts"][0]["Note"]
 
 
 def test_two_scalers_never_start_the_same_instance_twice(scaling, invoke):
@@ -283,7 +283,7 @@ def test_a_named_alarm_in_alarm_for_the_wait_time_scales_the_layer_up(scaling):
     ]
     report = scaling.round(since + timedelta(minutes=2))
     assert report["Actions"] == []
-    assert report["Layers"][0]["Metrics"][0]["Detail"].startswith("ALARM since")
+    assert report["LayerVerdicts"][0]["Metrics"][0]["Detail"].startswith("ALARM since")
     report = scaling.round(since + timedelta(minutes=3, seconds=1))
     assert [(a["Hostname"], a["Action"]) for a in report["Actions"]] == [("burst1", "start")]
     assert "alarm web-5xx in ALARM for 3 min" in report["Actions"][0]["Reason"]
