@@ -35,6 +35,7 @@ from stackops.autoscale.decide import (
 from stackops.autoscale.node_metrics import metric_id
 from stackops.autoscale.records import HISTORY_DAYS, ScalingRecords, StackScaling
 from stackops.aws.dynamodb import StateTable
+from stackops.errors import StackopsError
 from stackops.model.fields import new_id
 from stackops.model.resources import Stack
 
@@ -89,6 +90,7 @@ class StackRound:
 
     stack: Stack
     skipped: str | None = None
+    failed: str | None = None
     plan: Plan = field(default_factory=Plan)
     outcomes: list[Outcome] = field(default_factory=list)
     layer_names: dict[str, str] = field(default_factory=dict)
@@ -106,11 +108,17 @@ class RoundReport:
         actions: list[dict[str, Any]] = []
         layers: list[dict[str, Any]] = []
         skipped: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
         notes: list[str] = []
         for part in self.stacks:
             stack_id = part.stack.stack_id
+            if part.skipped or part.failed:
+                why = {"StackId": stack_id, "Name": part.stack.name}
+                if part.failed:
+                    failed.append({**why, "Error": part.failed})
+                else:
+                    skipped.append({**why, "Why": part.skipped})
             if part.skipped:
-                skipped.append({"StackId": stack_id, "Name": part.stack.name, "Why": part.skipped})
                 continue
             done = {o.action.instance_id: o for o in part.outcomes}
             for action in part.plan.actions:
@@ -132,6 +140,8 @@ class RoundReport:
         data.update(Actions=actions, LayerVerdicts=layers)
         if skipped:
             data["Skipped"] = skipped
+        if failed:
+            data["Failed"] = failed
         if notes:
             data["Notes"] = notes
         return data
@@ -153,7 +163,11 @@ class Scaler:
         stacks = store.get_many(Stack, stack_ids) if stack_ids else store.stacks()
         report = RoundReport(now, dry_run)
         for stack in stacks:
-            report.stacks.append(self.run_stack(stack, now, dry_run=dry_run))
+            try:
+                part = self.run_stack(stack, now, dry_run=dry_run)
+            except StackopsError as exc:  # one stack's failure never stops the others
+                part = StackRound(stack, failed=str(exc))
+            report.stacks.append(part)
         return report
 
     def run_stack(self, stack: Stack, now: datetime, *, dry_run: bool = False) -> StackRound:

@@ -139,7 +139,11 @@ def autoscale(
     moment = parse_moment("--now", now) if now is not None else None
     svc = services(ctx)
     if once or dry_run:
-        show(ctx, autoscale_round(svc, moment, list(stack_ids), dry_run=dry_run))
+        report = autoscale_round(svc, moment, list(stack_ids), dry_run=dry_run)
+        show(ctx, report)
+        if report.get("Failed"):
+            failed = report["Failed"][0]
+            raise StackopsError(f"the round failed for stack {failed['Name']}: {failed['Error']}")
         return
     from stackops.autoscale.round import Scaler
 
@@ -155,6 +159,8 @@ def autoscale(
                 note(f"round failed: {exc}")
                 stop.wait(interval)
                 continue
+            for failed in report.get("Failed", []):
+                note(f"{report['DecidedAt']} stack {failed['Name']}: {failed['Error']}")
             for action in report["Actions"]:
                 note(
                     f"{report['DecidedAt']} {action['Action']} {action['Hostname']}: "

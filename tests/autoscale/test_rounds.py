@@ -287,3 +287,49 @@ def test_a_named_alarm_in_alarm_for_the_wait_time_scales_the_layer_up(scaling):
     report = scaling.round(since + timedelta(minutes=3, seconds=1))
     assert [(a["Hostname"], a["Action"]) for a in report["Actions"]] == [("burst1", "start")]
     assert "alarm web-5xx in ALARM for 3 min" in report["Actions"][0]["Reason"]
+
+
+def test_one_stacks_failure_is_reported_and_the_other_stacks_still_scale(scaling, monkeypatch):
+    import json
+
+    from stackops.aws.cloudwatch import CloudWatch
+    from stackops.errors import AwsFailure
+    from stackops.model.enums import InstanceStatus
+    from stackops.model.resources import Instance
+
+    now = MONDAY + timedelta(hours=9, minutes=10)
+    load_layer(scaling, now)
+    scaling.put_cpu("base", minutes(now, 5, 95.0))
+    # A second stack ("alpha", first by name) whose metrics cannot be read.
+    alpha = scaling.run("create-stack", "--name", "alpha", "--default-ami-id", "ami-12345678")
+    layer = scaling.run("create-layer", "--stack-id", alpha["StackId"], "--type", "custom",
+                        "--name", "web", "--shortname", "web")["LayerId"]  # fmt: skip
+    for kind in ("load", None):
+        args = ["--auto-scaling-type", kind] if kind else []
+        made = scaling.run("create-instance", "--stack-id", alpha["StackId"], "--layer-ids", layer,
+                           "--instance-type", "t3.micro", *args)  # fmt: skip
+    online = scaling.services.store.get(Instance, made["InstanceId"])
+    scaling.services.store.put(online.model_copy(update={"status": InstanceStatus.online}))
+    scaling.run("set-load-based-auto-scaling", "--layer-id", layer, "--enable")
+    real = CloudWatch.minute_series
+
+    def throttled(self, metrics, start, end):
+        if any(dict(m.dimensions)["StackId"] == alpha["StackId"] for m in metrics):
+            raise AwsFailure("cloudwatch:GetMetricData failed: Throttling: Rate exceeded")
+        return real(self, metrics, start, end)
+
+    monkeypatch.setattr(CloudWatch, "minute_series", throttled)
+    result = scaling.invoke("autoscale", "--once", "--now", "2026-12-07T09:10:00Z")
+    assert result.exit_code == 1
+    assert "the round failed for stack alpha: cloudwatch:GetMetricData failed" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["Failed"] == [
+        {
+            "StackId": alpha["StackId"],
+            "Name": "alpha",
+            "Error": "cloudwatch:GetMetricData failed: Throttling: Rate exceeded",
+        }
+    ]
+    assert [a["Hostname"] for a in report["Actions"]] == ["burst1", "burst2"]
+    # The failed stack's lease was given back: the next round can take it.
+    assert scaling.services.leases.holder(f"autoscale#{alpha['StackId']}") is None
