@@ -258,6 +258,7 @@ def metrics(
     from stackops.api.autoscaling import parse_moment, publish_node_metrics
     from stackops.autoscale.node_metrics import NodeFigures, measure
     from stackops.cli.context import names, show
+    from stackops.cli.output import note
     from stackops.services import Services
 
     moment = parse_moment("--at", at) if at is not None else None
@@ -270,6 +271,7 @@ def metrics(
             load if load is not None else here.load,
         )
     svc = Services(Sessions(ctx).get(), names(ctx))
+    note(svc.session.target.describe())
     result = publish_node_metrics(
         svc, instance_id, figures, moment, stack_id=stack_id, layer_ids=list(layer_ids) or None
     )

@@ -98,3 +98,15 @@ def test_measuring_this_host_gives_figures_in_range(tmp_path):
     # Without /proc, CPU and memory are unknown, not invented.
     bare = measure(sample_seconds=0, proc=tmp_path)
     assert bare.cpu is None and bare.memory is None
+
+
+def test_the_packaged_lambda_handler_builds_its_services_from_the_environment(scaling):
+    from stackops.autoscale import lambda_handler
+
+    report = lambda_handler({"source": "aws.events"}, None)
+    decided = datetime.fromisoformat(report["DecidedAt"])
+    assert abs((decided - datetime.now(UTC)).total_seconds()) < 120
+    assert report["Skipped"] == [
+        {"StackId": scaling.stack_id, "Name": "shop", "Why": "no time-based schedule or "
+         "enabled load-based layer"}
+    ]  # fmt: skip
