@@ -149,7 +149,7 @@ def autoscale(
 
     scaler = Scaler(svc)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     note(f"scaling every {interval} s; Ctrl-C stops")
     try:
         while not stop.is_set():
@@ -169,3 +169,5 @@ def autoscale(
             stop.wait(interval)
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        signal.signal(signal.SIGTERM, previous)

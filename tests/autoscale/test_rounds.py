@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +12,7 @@ import boto3
 from stackops.model.autoscaling import WeeklyAutoScalingSchedule
 
 MONDAY = datetime(2026, 12, 7, tzinfo=UTC)
+WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 UP = '{"InstanceCount": 2, "ThresholdsWaitTime": 5, "IgnoreMetricsTime": 10, "CpuThreshold": 80}'
 DOWN = '{"InstanceCount": 1, "ThresholdsWaitTime": 10, "IgnoreMetricsTime": 10, "CpuThreshold": 20}'
 WEEK = {
@@ -290,8 +293,6 @@ def test_a_named_alarm_in_alarm_for_the_wait_time_scales_the_layer_up(scaling):
 
 
 def test_one_stacks_failure_is_reported_and_the_other_stacks_still_scale(scaling, monkeypatch):
-    import json
-
     from stackops.aws.cloudwatch import CloudWatch
     from stackops.errors import AwsFailure
     from stackops.model.enums import InstanceStatus
@@ -333,3 +334,27 @@ def test_one_stacks_failure_is_reported_and_the_other_stacks_still_scale(scaling
     assert [a["Hostname"] for a in report["Actions"]] == ["burst1", "burst2"]
     # The failed stack's lease was given back: the next round can take it.
     assert scaling.services.leases.holder(f"autoscale#{alpha['StackId']}") is None
+
+
+def test_the_loop_runs_rounds_on_the_clock_until_interrupted(scaling, monkeypatch):
+    import stackops.cli.autoscale_cmd as command
+
+    timer = scaling.create("office", "timer")
+    every_hour = {day: {str(h): "on" for h in range(24)} for day in WEEK_DAYS}
+    scaling.run("set-time-based-auto-scaling", "--instance-id", timer,
+                "--auto-scaling-schedule", json.dumps(every_hour))  # fmt: skip
+    waits: list[float] = []
+
+    class OneRound(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(timeout or 0)
+            raise KeyboardInterrupt  # Ctrl-C after the first round
+
+    monkeypatch.setattr(command.threading, "Event", OneRound)
+    handler = signal.getsignal(signal.SIGTERM)
+    result = scaling.invoke("autoscale", "--interval", "30")
+    assert signal.getsignal(signal.SIGTERM) is handler  # the loop gave SIGTERM back
+    assert result.exit_code == 0, result.stderr
+    assert "scaling every 30 s; Ctrl-C stops" in result.stderr
+    assert "start office: starting (" in result.stderr
+    assert waits == [30] and scaling.statuses()["office"] == "pending"
