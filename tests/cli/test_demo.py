@@ -24,7 +24,7 @@ def test_demo_story_runs_to_the_end(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # the whole story, auto scaling chapter included, on a busy 2-core machine
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
