@@ -242,6 +242,8 @@ def tell_lifecycle(story: Story) -> None:
     shutdown = story.commands(ids["app2"]["InstanceId"])[-1]
     story.run(f"logs {shutdown['CommandId']}")
 
+    tell_autoscaling(story, stack["StackId"], instances)
+
     story.say("Stop the whole stack, so no service keeps running after the demo.")
     story.run(f"stop-stack --stack-id {stack['StackId']}")
     story.wait_for(
@@ -302,6 +304,79 @@ def tell_deployments(
     story.say("And back to v1 by command: a rollback redeploys an earlier deployment.")
     deploy("", command='{"Name": "rollback"}')
     story.run(f"describe-deployments --stack-id {stack_id} --output table")
+
+
+def tell_autoscaling(
+    story: Story, stack_id: str, instances: Callable[[], dict[str, dict[str, Any]]]
+) -> None:
+    """A time-based and a load-based instance come and go as the clock and the load move."""
+    began = time.monotonic()
+    app_layer = instances()["app1"]["LayerIds"][0]
+    story.say(
+        """Three kinds of instances, as in OpsWorks: 24/7 ones you start and stop yourself,
+        time-based ones that follow a weekly schedule (UTC hours), and load-based ones that
+        start and stop with their layer's load. The scaler (`stackops autoscale`) decides;
+        here it runs one round at a time with --now, so the clock is ours to move."""
+    )
+    create = (
+        f"create-instance --stack-id {stack_id} --layer-ids {app_layer} --instance-type t3.micro"
+    )
+    timer = story.run(f"{create} --hostname timer1 --auto-scaling-type timer")["InstanceId"]
+    story.run(
+        f"""set-time-based-auto-scaling --instance-id {timer}
+        --auto-scaling-schedule '{{"Monday": {{"9": "on"}}}}'"""
+    )
+    burst = story.run(f"{create} --hostname burst1 --auto-scaling-type load")["InstanceId"]
+    story.run(
+        f"""set-load-based-auto-scaling --layer-id {app_layer} --enable
+        --up-scaling '{{"InstanceCount": 1, "ThresholdsWaitTime": 1, "IgnoreMetricsTime": 1,
+        "CpuThreshold": 80}}'
+        --down-scaling '{{"InstanceCount": 1, "ThresholdsWaitTime": 1, "IgnoreMetricsTime": 1,
+        "CpuThreshold": 20}}'"""
+    )
+
+    def status(instance_id: str) -> str:
+        return next(i["Status"] for i in instances().values() if i["InstanceId"] == instance_id)
+
+    def load(cpu: int, at: str) -> None:
+        online = [i for i in instances().values() if i["Status"] == "online"]
+        for node in online:
+            if app_layer in node["LayerIds"]:
+                story.run(
+                    f"agent metrics --instance-id {node['InstanceId']} --cpu {cpu} --at {at}",
+                    show=node["Hostname"] == "app1",
+                )
+
+    def scale(now: str) -> None:
+        report = story.run(f"autoscale --once --now {now}", show=False)
+        print(f"\n$ stackops autoscale --once --now {now}", flush=True)
+        for action in report["Actions"]:
+            print(f"  {action['Action']} {action['Hostname']}: {action['Reason']}")
+
+    story.say("Monday 9:05 UTC: timer1's hour has begun. It boots like any instance.")
+    scale("2026-12-07T09:05:00Z")
+    story.wait_for("timer1 is online", lambda: status(timer) == "online")
+    story.say(
+        """The app layer runs hot: its online instances report 92% CPU (in the sandbox,
+        `stackops agent metrics` takes the figures we give it; on AWS it measures)."""
+    )
+    load(92, "2026-12-07T09:05:30Z")
+    scale("2026-12-07T09:06:00Z")
+    story.wait_for("burst1 is online", lambda: status(burst) == "online")
+    story.say("10:00: timer1's hour is over, and the layer has cooled down to 8%.")
+    load(8, "2026-12-07T09:59:30Z")
+    scale("2026-12-07T10:00:00Z")
+    story.wait_for(
+        "timer1 and burst1 are stopped", lambda: {status(timer), status(burst)} == {"stopped"}
+    )
+    history = story.run("autoscale --history --limit 4", show=False)["ScalingActions"]
+    print("\n$ stackops autoscale --history --limit 4", flush=True)
+    for entry in history:
+        print(
+            f"  {entry['DecidedAt']}  {entry['Action']:<5} {entry['Hostname']:<7} "
+            f"{entry['Cause']:<8} {entry['Outcome']}"
+        )
+    story.say(f"Both came online and went away again in {time.monotonic() - began:.0f} s.")
 
 
 def _tarball(path: Path, files: dict[str, str]) -> None:

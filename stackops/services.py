@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 
+from stackops.aws.cloudwatch import CloudWatch
 from stackops.aws.dynamodb import StateTable
 from stackops.aws.ec2 import Ec2
 from stackops.aws.eip import Addresses
@@ -85,6 +86,10 @@ class Services:
     @cached_property
     def addresses(self) -> Addresses:
         return Addresses(self.session)
+
+    @cached_property
+    def cloudwatch(self) -> CloudWatch:
+        return CloudWatch(self.session)
 
     @property
     def region(self) -> str:

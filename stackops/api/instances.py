@@ -321,13 +321,21 @@ def reboot_instance(services: Services, instance_id: str) -> None:
 
 
 def start_stack(services: Services, stack_id: str) -> dict[str, Any]:
-    """Start every stopped instance of a stack."""
+    """Start every stopped 24/7 instance of a stack, as OpsWorks did.
+
+    Time- and load-based instances are the scaler's: it starts them when their
+    schedule or their layer's load says so. Their schedule marks are forgotten,
+    so the next scaler round brings each time-based instance to its schedule.
+    """
+    from stackops.autoscale.round import scaling_records
+
     services.store.get(Stack, stack_id)
     started = []
     for instance in services.store.contents(stack_id).instances:
-        if instance.status in STARTABLE:
+        if instance.status in STARTABLE and instance.auto_scaling_type is None:
             start_instance(services, instance.instance_id)
             started.append(instance.instance_id)
+    scaling_records(services).clear_marks(stack_id)
     return {"StartedInstanceIds": started}
 
 

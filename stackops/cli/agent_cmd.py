@@ -325,3 +325,58 @@ def check(ctx: click.Context, source: str) -> None:
     reply = run_check_here(request, env, secrets, node_environment(os.environ))
     body = {"exit_code": reply.exit_code, "output": reply.output, "error": reply.error}
     click.echo(json.dumps(body, separators=(",", ":")))
+
+
+@agent.command("metrics")
+@click.option("--instance-id", required=True, help="The stackops instance id of this node.")
+@click.option("--stack-id", help="Its stack (default: read from the instance's record).")
+@click.option(
+    "--layer-id",
+    "layer_ids",
+    multiple=True,
+    help="One of its layers, repeatable (default: read from the instance's record).",
+)
+@click.option("--cpu", type=click.FloatRange(0, 100), help="CPU in use, percent.")
+@click.option("--memory", type=click.FloatRange(0, 100), help="Memory in use, percent.")
+@click.option("--load", type=click.FloatRange(0), help="1-minute load average.")
+@click.option("--at", metavar="TIME", help="When the figures were taken (default: now, UTC).")
+@click.pass_context
+def metrics(
+    ctx: click.Context,
+    instance_id: str,
+    stack_id: str | None,
+    layer_ids: tuple[str, ...],
+    cpu: float | None,
+    memory: float | None,
+    load: float | None,
+    at: str | None,
+) -> None:
+    """Publish this node's CPU, memory and load for load-based scaling.
+
+    Figures not given are measured on this host (/proc, the load average). In
+    the sandbox, give them to play a node's load:
+
+    \b
+    stackops agent metrics --instance-id I --cpu 92 --at 2026-12-07T09:01:00Z
+    """
+    from stackops.api.autoscaling import parse_moment, publish_node_metrics
+    from stackops.autoscale.node_metrics import NodeFigures, measure
+    from stackops.cli.context import names, show
+    from stackops.cli.output import note
+    from stackops.services import Services
+
+    moment = parse_moment("--at", at) if at is not None else None
+    figures = NodeFigures(cpu, memory, load)
+    if None in (cpu, memory, load):
+        here = measure(sample_seconds=0.5 if cpu is None else 0)
+        figures = NodeFigures(
+            cpu if cpu is not None else here.cpu,
+            memory if memory is not None else here.memory,
+            load if load is not None else here.load,
+        )
+    svc = Services(Sessions(ctx).get(), names(ctx))
+    note(svc.session.target.describe())
+    result = publish_node_metrics(
+        svc, instance_id, figures, moment, stack_id=stack_id, layer_ids=list(layer_ids) or None
+    )
+    show(ctx, result)

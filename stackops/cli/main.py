@@ -72,6 +72,16 @@ COMMANDS: dict[str, str] = {
     "describe-deployments": "stackops.cli.deployments:describe_deployments",
     "continue-deployment": "stackops.cli.deployments:continue_deployment",
     "abort-deployment": "stackops.cli.deployments:abort_deployment",
+    # time- and load-based instances
+    "set-time-based-auto-scaling": "stackops.cli.autoscale_cmd:set_time_based_auto_scaling",
+    "describe-time-based-auto-scaling": (
+        "stackops.cli.autoscale_cmd:describe_time_based_auto_scaling"
+    ),
+    "set-load-based-auto-scaling": "stackops.cli.autoscale_cmd:set_load_based_auto_scaling",
+    "describe-load-based-auto-scaling": (
+        "stackops.cli.autoscale_cmd:describe_load_based_auto_scaling"
+    ),
+    "autoscale": "stackops.cli.autoscale_cmd:autoscale",
     # the lifecycle dispatcher
     "dispatch": "stackops.cli.dispatch_cmd:dispatch",
     "describe-commands": "stackops.cli.dispatch_cmd:describe_commands",

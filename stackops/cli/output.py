@@ -18,6 +18,9 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "Instances": ("Hostname", "Status", "InstanceType", "Ec2InstanceId", "PrivateIp", "InstanceId"),
     "Commands": ("Type", "Status", "CompletedAt", "ExitCode", "Summary", "CommandId"),
     "Deployments": ("CreatedAt", "Command", "Strategy", "Status", "Comment", "Message"),
+    "Actions": ("DecidedAt", "Action", "Hostname", "Cause", "Outcome", "Reason"),
+    "ScalingActions": ("DecidedAt", "Action", "Hostname", "Cause", "Outcome", "Reason"),
+    "LayerVerdicts": ("Layer", "Verdict", "Note"),
 }
 
 

@@ -110,7 +110,8 @@ def describe_stack_summary(ctx: click.Context, stack_id: str) -> None:
 @click.option("--stack-id", required=True)
 @click.pass_context
 def start_stack(ctx: click.Context, stack_id: str) -> None:
-    """Start every stopped instance of a stack (OpsWorks answers nothing; stderr lists them)."""
+    """Start every stopped 24/7 instance of a stack (OpsWorks answers nothing; stderr lists them;
+    the scaler starts time- and load-based ones)."""
     started = instance_api.start_stack(services(ctx), stack_id)["StartedInstanceIds"]
     show(ctx, None, f"starting {len(started)} instance(s): {' '.join(started) or '-'}")
 

@@ -136,7 +136,8 @@ layers:
   - {shortname: app, type: custom}
 instances:
   - {hostname: app1, layers: [app], instance_type: t3.micro}
-  - {hostname: ubuntu1, layers: [app], instance_type: t3.micro, os: Ubuntu 22.04 LTS, ami_id: ami-87654321}
+  - {hostname: ubuntu1, layers: [app], instance_type: t3.micro,
+     os: Ubuntu 22.04 LTS, ami_id: ami-87654321}
 """
 
 

@@ -24,7 +24,7 @@ def test_demo_story_runs_to_the_end(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # the whole story, auto scaling chapter included, on a busy 2-core machine
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
@@ -49,4 +49,11 @@ def test_demo_story_runs_to_the_end(tmp_path):
     )
     assert "app3: <h1>web v2</h1>" in deploys.split("And back to v1", 1)[0]
     assert deploys.split("And back to v1", 1)[1].count("<h1>web v1</h1>") >= 3
+    # Time- and load-based instances: started and stopped by the scaler as --now and load move.
+    scaling = out.split("Three kinds of instances", 1)[1]
+    assert "start timer1: Monday 9:00 UTC is on in its schedule" in scaling
+    assert "start burst1: layer app scales up: CPUUtilization > 80 for 1 min" in scaling
+    assert "stop timer1: Monday 10:00 UTC is off" in scaling
+    assert "stop burst1: layer app scales down: CPUUtilization < 20 for 1 min" in scaling
+    assert "Both came online and went away again in" in scaling
     assert out.rstrip().endswith("The README's quickstart shows the same steps by hand.")
