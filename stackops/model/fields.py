@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 
 from stackops.model import validation as v
+from stackops.model.text import check_line, check_name, check_text
 
 
 def _custom_json_before(value: Any, info: ValidationInfo) -> Any:
@@ -27,6 +28,7 @@ def _pattern(regex: str, what: str, example: str) -> AfterValidator:
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
+        v.as_value_error(check_line, value, what)
         if not compiled.fullmatch(value):
             raise ValueError(f"{value!r} is not {what}; write one like {example!r}")
         return value
@@ -51,8 +53,28 @@ CustomJson = Annotated[
 ]
 """Custom JSON: a JSON object (or a string holding one), at most 80 KB serialized."""
 
-Attributes = dict[str, str | None]
-Name = Annotated[str, Field(min_length=1, max_length=255)]
+
+def _name(value: str) -> str:
+    v.as_value_error(check_name, value, "name")
+    if not value.strip():
+        raise ValueError("name is blank; give a name people can read, like 'shop'")
+    return value
+
+
+Line = Annotated[str, AfterValidator(lambda s: v.as_value_error(check_line, s, "the value"))]
+"""One line of visible characters: no control or invisible characters."""
+Text = Annotated[str, AfterValidator(lambda s: v.as_value_error(check_text, s, "the value"))]
+"""Free text: no control characters but tab, newline and carriage return."""
+Attributes = dict[Line, Text | None]
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_name)]
+"""A display name: one printable line, not blank, no invisible characters or emoji."""
+DeployTo = Annotated[str, AfterValidator(lambda s: v.as_value_error(v.validate_deploy_to, s))]
+"""Where an app's releases go: normalised, never a system directory, no '..'."""
+Argv = Annotated[
+    list[str],
+    BeforeValidator(lambda value: v.as_value_error(v.validate_argv, value, "the command")),
+]
+"""A command run without a shell: a non-empty list of arguments, the program first."""
 Shortname = Annotated[str, AfterValidator(lambda s: v.as_value_error(v.validate_shortname, s))]
 Hostname = Annotated[str, AfterValidator(lambda s: v.as_value_error(v.validate_hostname, s))]
 Region = Annotated[str, AfterValidator(lambda s: v.as_value_error(v.validate_region, s))]
@@ -108,7 +130,6 @@ DomainName = Annotated[
         "www.example.com",
     ),
 ]
-AbsolutePath = Annotated[str, _pattern(r"/\S*", "an absolute path", "/srv/www/web")]
 
 
 def new_id() -> str:

@@ -37,15 +37,17 @@ from stackops.model.enums import (
     VirtualizationType,
 )
 from stackops.model.fields import (
-    AbsolutePath,
     AmiId,
+    Argv,
     Arn,
     Attributes,
     AvailabilityZone,
     CustomJson,
+    DeployTo,
     DomainName,
     Hostname,
     InstanceType,
+    Line,
     Name,
     PackageName,
     RecipeName,
@@ -55,9 +57,11 @@ from stackops.model.fields import (
     Shortname,
     SubnetId,
     TargetGroupArn,
+    Text,
     Timestamp,
     VpcId,
 )
+from stackops.model.health import HealthCheckSpec
 
 FILTERED = "*****FILTERED*****"
 """What OpsWorks showed instead of a secret value."""
@@ -108,11 +112,11 @@ class Source(OpsWorksModel):
     """Where code comes from: a git or svn repository, an archive URL or an S3 object."""
 
     type: SourceType
-    url: str | None = Field(default=None, min_length=1)
-    username: str | None = None
-    password: str | None = Field(default=None, repr=False)
-    ssh_key: str | None = Field(default=None, repr=False)
-    revision: str | None = None
+    url: Line | None = Field(default=None, min_length=1)
+    username: Line | None = None
+    password: Text | None = Field(default=None, repr=False)
+    ssh_key: Text | None = Field(default=None, repr=False)
+    revision: Line | None = None
 
     @model_validator(mode="after")
     def _url_required(self) -> Self:
@@ -121,6 +125,7 @@ class Source(OpsWorksModel):
                 f"a {self.type.value} source needs a url "
                 "(like s3://bucket/app.tar.gz, https://host/app.tar.gz or a git URL)"
             )
+        v.as_value_error(v.validate_source_url, self.type.value, self.url)
         return self
 
 
@@ -147,7 +152,7 @@ STACKOPS_DEFAULT_RECIPES = Recipes(
 class EnvironmentVariable(OpsWorksModel):
     """One app environment variable; `secure` hides its value in API output."""
 
-    key: str
+    key: Line
     value: str = ""
     secure: bool = False
 
@@ -183,16 +188,16 @@ class LifecycleEventConfiguration(OpsWorksModel):
 class StackConfigurationManager(OpsWorksModel):
     """The configuration manager; always stackops's own recipe engine."""
 
-    name: str = "stackops"
-    version: str = "1"
+    name: Line = "stackops"
+    version: Line = "1"
 
 
 class DataSource(OpsWorksModel):
     """A database attached to an app (OpsWorks `DataSource`)."""
 
-    type: str | None = None
+    type: Line | None = None
     arn: Arn | None = None
-    database_name: str | None = None
+    database_name: Line | None = None
 
 
 class StackSpec(OpsWorksModel):
@@ -204,7 +209,7 @@ class StackSpec(OpsWorksModel):
     attributes: Attributes = {}
     service_role_arn: Arn | None = None
     default_instance_profile_arn: Arn | None = None
-    default_os: str = "Amazon Linux 2023"
+    default_os: Line = "Amazon Linux 2023"
     hostname_theme: HostnameTheme = HostnameTheme.Layer_Dependent
     default_availability_zone: AvailabilityZone | None = None
     default_subnet_id: SubnetId | None = None
@@ -213,9 +218,9 @@ class StackSpec(OpsWorksModel):
     use_custom_cookbooks: bool = False
     use_opsworks_security_groups: bool = False
     custom_cookbooks_source: Source | None = None
-    default_ssh_key_name: str | None = None
+    default_ssh_key_name: Line | None = None
     default_root_device_type: RootDeviceType = RootDeviceType.ebs
-    agent_version: str | None = None
+    agent_version: Line | None = None
     default_ami_id: AmiId | None = None
     """stackops extension: the AMI start-instance uses when the instance names none."""
 
@@ -321,6 +326,10 @@ def derive_shortname(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
+APP_SOURCE_TYPES = (SourceType.s3, SourceType.archive)
+"""The app source types a deployment can fetch (git and svn are refused at the door)."""
+
+
 class AppSpec(OpsWorksModel):
     """What a user sets on an app (OpsWorks `CreateAppRequest`, plus deploy extensions).
 
@@ -330,7 +339,7 @@ class AppSpec(OpsWorksModel):
 
     shortname: Shortname
     name: Name
-    description: str | None = None
+    description: Text | None = None
     type: AppType = AppType.other
     app_source: Source | None = None
     domains: list[DomainName] = []
@@ -338,11 +347,11 @@ class AppSpec(OpsWorksModel):
     attributes: Attributes = {}
     environment: list[EnvironmentVariable] = []
     data_sources: list[DataSource] = []
-    deploy_to: AbsolutePath | None = None
+    deploy_to: DeployTo | None = None
     """stackops extension: where releases go; `/srv/www/<shortname>` when not set."""
-    migrate_command: list[str] | None = Field(default=None, min_length=1)
+    migrate_command: Argv | None = None
     """stackops extension: argv run once per deployment before the switch."""
-    health_check: dict[str, Any] | None = None
+    health_check: HealthCheckSpec | None = None
     """stackops extension: e.g. {"path": "/health", "port": 8080} or {"command": [...]}."""
     layers: list[Shortname] = []
     """stackops extension: shortnames of the layers whose instances get this app; empty means
@@ -363,6 +372,17 @@ class AppSpec(OpsWorksModel):
                     )
                 data = {**data, "shortname": derived}
         return _default_name_from_shortname(data)
+
+    @field_validator("app_source")
+    @classmethod
+    def _deployable_source(cls, source: Source | None) -> Source | None:
+        if source is not None and source.type not in APP_SOURCE_TYPES:
+            kinds = " or ".join(t.value for t in APP_SOURCE_TYPES)
+            raise ValueError(
+                f"type {source.type.value!r} cannot be deployed yet: stackops deploys {kinds} "
+                "sources (a .tar.gz or .zip at an s3://, https:// or local address)"
+            )
+        return source
 
     @field_validator("environment")
     @classmethod
@@ -400,16 +420,16 @@ class InstanceSpec(OpsWorksModel):
 
     instance_type: InstanceType
     hostname: Hostname | None = None
-    os: str | None = None
+    os: Line | None = None
     ami_id: AmiId | None = None
-    ssh_key_name: str | None = None
+    ssh_key_name: Line | None = None
     availability_zone: AvailabilityZone | None = None
     subnet_id: SubnetId | None = None
     architecture: Architecture = Architecture.x86_64
     root_device_type: RootDeviceType = RootDeviceType.ebs
     install_updates_on_boot: bool = True
     ebs_optimized: bool = False
-    agent_version: str | None = None
+    agent_version: Line | None = None
     tenancy: Literal["default", "dedicated", "host"] | None = None
     auto_scaling_type: AutoScalingType | None = None
     virtualization_type: VirtualizationType | None = None

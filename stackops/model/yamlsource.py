@@ -3,6 +3,11 @@
 `parse_yaml` returns the data with the position of every key and value;
 `describe_errors` turns pydantic errors into `FILE:LINE:COLUMN: path: message`
 lines (1-based line and column).
+
+Hostile YAML is refused before it is built into data: nesting deeper than
+`MAX_DEPTH` (the composer recurses), aliases that expand to more than
+`MAX_EXPANDED_VALUES` values (a "billion laughs": nine aliases of nine aliases
+make a billion values out of a few lines) and an alias inside its own anchor.
 """
 
 from __future__ import annotations
@@ -19,9 +24,15 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_pascal
 
 from stackops.errors import InvalidInput
+from stackops.model.validation import LocatedValueError
 
 Loc = tuple[str | int, ...]
 MAX_ERRORS = 20
+MAX_DEPTH = 64
+"""Levels of nesting a YAML document may have (a stack file needs about 40 at most)."""
+MAX_EXPANDED_VALUES = 100_000
+"""Values a document may hold once its aliases are expanded."""
+MAX_TEXT_CHARS = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -60,13 +71,42 @@ class YamlDocument:
         return f"{self.source}:{line}:{col}"
 
 
+class GuardedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses nesting deeper than MAX_DEPTH while composing."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested more than {MAX_DEPTH} levels deep; flatten the data",
+                    mark,
+                )
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        finally:
+            self.depth -= 1
+
+
 def parse_yaml(text: str, source: str) -> YamlDocument:
-    """Parse one YAML document (SafeLoader), refusing syntax errors and repeated keys."""
-    loader = yaml.SafeLoader(text)
+    """Parse one YAML document (SafeLoader), refusing syntax errors, repeated keys, nesting
+    deeper than MAX_DEPTH and aliases that expand past MAX_EXPANDED_VALUES."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidInput(
+            f"{source}: {len(text)} characters; a stack file may have at most {MAX_TEXT_CHARS}"
+        )
+    loader = GuardedLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return YamlDocument(source, None)
+        check_expansion(node, source)
         doc = YamlDocument(source, None)
         repeats: list[str] = []
         _walk(node, (), doc, repeats, set())
@@ -83,6 +123,49 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
         raise InvalidInput(f"{source}:1:1: YAML error: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def check_expansion(root: yaml.Node, source: str) -> None:
+    """Refuse a node graph whose aliases expand past MAX_EXPANDED_VALUES values, or that
+    holds an alias inside its own anchor; counted once per node, never expanded."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished:
+            open_nodes.discard(id(node))
+            size = 1 + sum(sizes[id(child)] for child in _children(node))
+            if size > MAX_EXPANDED_VALUES:
+                mark = node.start_mark
+                raise InvalidInput(
+                    f"{source}:{mark.line + 1}:{mark.column + 1}: YAML aliases expand this "
+                    f"value to more than {MAX_EXPANDED_VALUES} values (a 'billion laughs'?); "
+                    "write the data out or use fewer aliases"
+                )
+            sizes[id(node)] = size
+            continue
+        if id(node) in sizes:
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                mark = child.start_mark
+                raise InvalidInput(
+                    f"{source}:{mark.line + 1}:{mark.column + 1}: a YAML alias refers to the "
+                    "value that holds it (a loop); write the data out"
+                )
+            if id(child) not in sizes:
+                stack.append((child, False))
 
 
 def _walk(node: yaml.Node, loc: Loc, doc: YamlDocument, repeats: list[str], seen: set[int]) -> None:
@@ -168,6 +251,10 @@ def describe_errors(
         cause = (item.get("ctx") or {}).get("error")
         if isinstance(cause, ProblemsError):
             problems.extend(cause.problems)
+            continue
+        if isinstance(cause, LocatedValueError):
+            loc = resolve_loc((*item["loc"], *cause.path), doc.data, keep_last=cause.at_key)
+            problems.append(Problem(loc, cause.reason, at_key=cause.at_key))
             continue
         kind = item["type"]
         loc = resolve_loc(item["loc"], doc.data, keep_last=kind in ("missing", "extra_forbidden"))
