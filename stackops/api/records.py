@@ -33,19 +33,30 @@ def describe_errors(exc: pydantic.ValidationError, option: str | None = None) ->
     """One line per validation error, naming the option (`--custom-recipes.Setup[0]`).
 
     With `option`, the whole value came from that one option (`--command`), and the
-    error's path is inside it: `--command.Name`.
+    error's path is inside it: `--command.Name`. A message that starts with the
+    field's own name reads as the option's (`--deploy-to '/' is a system directory`).
     """
+    from stackops.model.validation import LocatedValueError
+
     lines: list[str] = []
     for err in exc.errors():
         loc = list(err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, LocatedValueError) and not cause.at_key:
+            loc += list(cause.path)
+            message = cause.reason
         if option is not None:
             head, loc = option, ["", *loc]
         else:
             head = "--" + str(loc[0]).replace("_", "-") if loc else "input"
         rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
-        message = err["msg"].removeprefix("Value error, ")
         where = f"{head}{rest}"
-        lines.append(message if message.startswith(where) else f"{where}: {message}")
+        name = str(loc[-1]) if loc and loc[-1] != "" else ""
+        if name and message.startswith((f"{name} ", f"{name}[", f"{name}:")):
+            lines.append(f"{where}{message[len(name) :]}")
+        else:
+            lines.append(message if message.startswith(where) else f"{where}: {message}")
     return "invalid input:\n  " + "\n  ".join(lines) if len(lines) > 1 else lines[0]
 
 

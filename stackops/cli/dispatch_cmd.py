@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from stackops.cli.context import options, services, show
-from stackops.cli.params import AwsStyleCommand, list_option
+from stackops.cli.params import RECORD_ID, AwsStyleCommand, list_option
 from stackops.config import state_home
 
 
@@ -85,9 +85,9 @@ def dispatch(
 
 
 @click.command("describe-commands", cls=AwsStyleCommand)
-@click.option("--instance-id")
-@list_option("--command-ids")
-@click.option("--deployment-id")
+@click.option("--instance-id", type=RECORD_ID)
+@list_option("--command-ids", type=RECORD_ID)
+@click.option("--deployment-id", type=RECORD_ID)
 @click.pass_context
 def describe_commands(
     ctx: click.Context,
@@ -102,7 +102,7 @@ def describe_commands(
 
 
 @click.command("logs")
-@click.argument("command_id")
+@click.argument("command_id", type=RECORD_ID)
 @click.pass_context
 def logs(ctx: click.Context, command_id: str) -> None:
     """The converge report of one command (text; --output json for the whole record)."""

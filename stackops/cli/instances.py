@@ -8,13 +8,21 @@ import click
 
 from stackops.api import instances as api
 from stackops.cli.context import services, show
-from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
+from stackops.cli.params import (
+    EC2_INSTANCE_ID,
+    RECORD_ID,
+    AwsStyleCommand,
+    build,
+    given_fields,
+    list_option,
+    model_options,
+)
 from stackops.model.resources import InstanceSpec
 
 
 @click.command("create-instance", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
-@list_option("--layer-ids", required=True, help="Layers the instance belongs to.")
+@click.option("--stack-id", type=RECORD_ID, required=True)
+@list_option("--layer-ids", type=RECORD_ID, required=True, help="Layers the instance belongs to.")
 @model_options(InstanceSpec, required=("instance_type",))
 @click.pass_context
 def create_instance(
@@ -26,9 +34,9 @@ def create_instance(
 
 
 @click.command("describe-instances", cls=AwsStyleCommand)
-@click.option("--stack-id")
-@click.option("--layer-id")
-@list_option("--instance-ids")
+@click.option("--stack-id", type=RECORD_ID)
+@click.option("--layer-id", type=RECORD_ID)
+@list_option("--instance-ids", type=RECORD_ID)
 @click.pass_context
 def describe_instances(
     ctx: click.Context, stack_id: str | None, layer_id: str | None, instance_ids: tuple[str, ...]
@@ -39,8 +47,8 @@ def describe_instances(
 
 
 @click.command("update-instance", cls=AwsStyleCommand)
-@click.option("--instance-id", required=True)
-@list_option("--layer-ids", help="The instance's layers (replaces the list).")
+@click.option("--instance-id", type=RECORD_ID, required=True)
+@list_option("--layer-ids", type=RECORD_ID, help="The instance's layers (replaces the list).")
 @model_options(InstanceSpec)
 @click.pass_context
 def update_instance(
@@ -55,7 +63,7 @@ def update_instance(
 
 
 @click.command("delete-instance")
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.option("--delete-elastic-ip/--no-delete-elastic-ip", default=False, hidden=True)
 @click.option("--delete-volumes/--no-delete-volumes", default=False, hidden=True)
 @click.pass_context
@@ -66,7 +74,7 @@ def delete_instance(ctx: click.Context, instance_id: str, **_: Any) -> None:
 
 
 @click.command("start-instance")
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.pass_context
 def start_instance(ctx: click.Context, instance_id: str) -> None:
     """Launch an instance's EC2 instance (setup runs when the dispatcher sees it boot)."""
@@ -75,7 +83,7 @@ def start_instance(ctx: click.Context, instance_id: str) -> None:
 
 
 @click.command("stop-instance")
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.option(
     "--force/--no-force",
     default=False,
@@ -89,7 +97,7 @@ def stop_instance(ctx: click.Context, instance_id: str, force: bool) -> None:
 
 
 @click.command("reboot-instance")
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.pass_context
 def reboot_instance(ctx: click.Context, instance_id: str) -> None:
     """Reboot an online instance."""
@@ -98,10 +106,12 @@ def reboot_instance(ctx: click.Context, instance_id: str) -> None:
 
 
 @click.command("register-instance", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
-@click.option("--ec2-instance-id", required=True, help="The EC2 instance to adopt.")
+@click.option("--stack-id", type=RECORD_ID, required=True)
+@click.option(
+    "--ec2-instance-id", type=EC2_INSTANCE_ID, required=True, help="The EC2 instance to adopt."
+)
 @click.option("--hostname", help="Default: its Name tag, else the stack's theme.")
-@list_option("--layer-ids", help="Layers to put it in.")
+@list_option("--layer-ids", type=RECORD_ID, help="Layers to put it in.")
 @click.pass_context
 def register_instance(
     ctx: click.Context,
@@ -118,7 +128,7 @@ def register_instance(
 
 
 @click.command("get-hostname-suggestion")
-@click.option("--layer-id", required=True)
+@click.option("--layer-id", type=RECORD_ID, required=True)
 @click.pass_context
 def get_hostname_suggestion(ctx: click.Context, layer_id: str) -> None:
     """The next hostname for a layer, by the stack's hostname theme."""

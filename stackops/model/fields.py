@@ -70,10 +70,13 @@ Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_name)
 """A display name: one printable line, not blank, no invisible characters or emoji."""
 DeployTo = Annotated[str, AfterValidator(lambda s: v.as_value_error(v.validate_deploy_to, s))]
 """Where an app's releases go: normalised, never a system directory, no '..'."""
-Argv = Annotated[
-    list[str],
-    BeforeValidator(lambda value: v.as_value_error(v.validate_argv, value, "the command")),
-]
+
+
+def _argv(value: Any, info: ValidationInfo) -> list[str]:
+    return v.as_value_error(v.validate_argv, value, info.field_name or "command")
+
+
+Argv = Annotated[list[str], BeforeValidator(_argv)]
 """A command run without a shell: a non-empty list of arguments, the program first."""
 Shortname = Annotated[str, AfterValidator(lambda s: v.as_value_error(v.validate_shortname, s))]
 Hostname = Annotated[str, AfterValidator(lambda s: v.as_value_error(v.validate_hostname, s))]

@@ -305,7 +305,11 @@ def _message(item: Any, root: type[BaseModel]) -> str:
         hint = f"did you mean {close[0]!r}?" if close else "valid fields: " + ", ".join(fields)
         return f"unknown field {name!r}; {hint}"
     if kind == "value_error":
-        return text.removeprefix("Value error, ")
+        text = text.removeprefix("Value error, ")
+        name = str(loc[-1]) if loc else ""
+        if name and text.startswith(f"{name} "):
+            return text[len(name) + 1 :]  # the path already names the field
+        return text
     if kind in ("string_type", "int_type", "bool_type", "float_type") and isinstance(
         value, bool | int | float
     ):

@@ -169,7 +169,7 @@ def test_secure_values_never_shown_or_stored(boot, invoke):
             "--name",
             "web",
             "--app-source",
-            '{"Type": "git", "Url": "https://git.example/web.git", "Password": "hunter2"}',
+            '{"Type": "s3", "Url": "s3://bucket/web.tar.gz", "Password": "hunter2"}',
             "--environment",
             '[{"Key": "DB_PASSWORD", "Value": "s3cret", "Secure": true}]',
         )
