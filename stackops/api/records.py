@@ -41,7 +41,7 @@ def describe_errors(exc: pydantic.ValidationError, option: str | None = None) ->
     lines: list[str] = []
     for err in exc.errors():
         loc = list(err["loc"])
-        message = err["msg"].removeprefix("Value error, ")
+        message = _plain_message(err)
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, LocatedValueError) and not cause.at_key:
             loc += list(cause.path)
@@ -58,6 +58,26 @@ def describe_errors(exc: pydantic.ValidationError, option: str | None = None) ->
         else:
             lines.append(message if message.startswith(where) else f"{where}: {message}")
     return "invalid input:\n  " + "\n  ".join(lines) if len(lines) > 1 else lines[0]
+
+
+_EXPECTED = {
+    "list_type": 'a JSON list (like ["a", "b"])',
+    "dict_type": 'a JSON object (like {"Key": "value"})',
+    "model_type": 'a JSON object (like {"Key": "value"})',
+    "model_attributes_type": 'a JSON object (like {"Key": "value"})',
+}
+
+
+def _plain_message(err: Any) -> str:
+    """pydantic's message, said the way the rest of stackops says it."""
+    kind = err["type"]
+    if kind in _EXPECTED:
+        from stackops.model.validation import json_kind
+
+        return f"expected {_EXPECTED[kind]}, got {json_kind(err.get('input'))}"
+    if kind == "extra_forbidden":
+        return "unknown field; check its spelling (describe-* and --help list the fields)"
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def require_one(value: str | None, option: str, alternative: str) -> str:

@@ -11,7 +11,7 @@ import botocore.config
 import botocore.exceptions
 
 from stackops.config import Target
-from stackops.errors import AwsFailure, InvalidInput, StackopsError
+from stackops.errors import AwsFailure, InvalidInput
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
@@ -27,7 +27,7 @@ class AwsSession:
         try:
             self._session = boto3.session.Session(**kwargs)
         except botocore.exceptions.ProfileNotFound as exc:
-            raise StackopsError(f"AWS profile not found: {target.profile}") from exc
+            raise InvalidInput(f"--profile: AWS profile not found: {target.profile}") from exc
         if target.is_local and self._session.get_credentials() is None:
             # A loopback sandbox needs no real credentials; never invent them for AWS.
             self._session = boto3.session.Session(region_name=target.region, **FAKE_CREDENTIALS)

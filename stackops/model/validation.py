@@ -87,7 +87,7 @@ def validate_custom_json(value: object, field: str = "custom_json") -> dict[str,
     if not isinstance(value, dict):
         raise InvalidInput(
             f"{field} must be a JSON object (a mapping of keys to values), "
-            f'not {_json_kind(value)}; for example {{"key": "value"}}'
+            f'not {json_kind(value)}; for example {{"key": "value"}}'
         )
     check_tree(value, field)  # depth first: json.dumps below recurses
     try:
@@ -260,7 +260,7 @@ def validate_ec2_tags(tags: dict[str, str]) -> None:
             )
 
 
-def _json_kind(value: object) -> str:
+def json_kind(value: object) -> str:
     match value:
         case None:
             return "null"
@@ -272,6 +272,8 @@ def _json_kind(value: object) -> str:
             return "a string"
         case list():
             return "an array"
+        case dict():
+            return "an object"
         case _:
             return type(value).__name__
 
@@ -307,14 +309,14 @@ def validate_argv(value: object, field: str = "command", *, allow_empty: bool = 
     if not isinstance(value, list) or not value:
         raise InvalidInput(
             f'{field} must be a non-empty list of arguments, like ["./manage.py", "migrate"]; '
-            f"got {_json_kind(value)}"
+            f"got {json_kind(value)}"
         )
     if len(value) > ARGV_MAX:
         raise InvalidInput(f"{field} has {len(value)} arguments; at most {ARGV_MAX} are allowed")
     for index, arg in enumerate(value):
         where = f"{field}[{index}]"
         if not isinstance(arg, str):
-            raise InvalidInput(f"{where} is {_json_kind(arg)}; arguments are strings: quote it")
+            raise InvalidInput(f"{where} is {json_kind(arg)}; arguments are strings: quote it")
         if not arg and not allow_empty:
             raise InvalidInput(
                 f"{field} must be a non-empty list of non-empty arguments; argument {index} is ''"
@@ -396,7 +398,7 @@ def validate_deploy_to(path: object, field: str = "deploy_to") -> str:
     '/' removed), without '..', and never a system directory or inside one (undeploy
     deletes it: `/`, `/etc`, `/usr`, `/var`, `/root`, `/proc`...)."""
     if not isinstance(path, str):
-        raise InvalidInput(f"{field} must be a path like '/srv/www/web', not {_json_kind(path)}")
+        raise InvalidInput(f"{field} must be a path like '/srv/www/web', not {json_kind(path)}")
     check_line(path, field)
     if len(path) > DEPLOY_TO_MAX:
         raise InvalidInput(f"{field} is {len(path)} characters; at most {DEPLOY_TO_MAX}")
@@ -456,7 +458,7 @@ def check_deploy_overrides(custom_json: dict[str, Any], field: str) -> None:
                     elif not is_secret_ref(value):
                         raise InvalidInput(
                             f"environment value of {name} must be a string or "
-                            f'{{"ssm": "/parameter"}}, not {_json_kind(value)}'
+                            f'{{"ssm": "/parameter"}}, not {json_kind(value)}'
                         )
                 except InvalidInput as exc:
                     raise JsonProblem(where, exc.message, field) from None

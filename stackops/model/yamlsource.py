@@ -301,6 +301,13 @@ def _message(item: Any, root: type[BaseModel]) -> str:
         fields = _fields_at(root, loc[:-1])
         if not fields:
             return f"unknown field {name!r}"
+        twin = next((f for f in fields if name in (f, to_pascal(f))), None)
+        if twin is not None:  # a known field refused as extra: both spellings were given
+            other = to_pascal(twin) if name == twin else twin
+            return (
+                f"{name!r} repeats {other!r}: one field in two spellings "
+                "(OpsWorks's PascalCase and snake_case); give it once"
+            )
         close = difflib.get_close_matches(name, fields, n=1)
         hint = f"did you mean {close[0]!r}?" if close else "valid fields: " + ", ".join(fields)
         return f"unknown field {name!r}; {hint}"
