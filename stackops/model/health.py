@@ -243,6 +243,8 @@ def build_health_check(config: object, field: str = "health_check") -> HealthChe
             path = list(error["loc"])
             if located and not cause.at_key:
                 path += cause.path
+            if path and isinstance(config, dict) and path[0] not in config:
+                path[0] = to_pascal(str(path[0]))  # name the key as the user spelled it
             reason = cause.reason if located else error["msg"].removeprefix("Value error, ")
             if located and cause.at_key:
                 reason = f"has {reason}"

@@ -28,11 +28,18 @@ _EMOJI_BLOCKS = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x1F1E6, 0x1F1FF))
 
 def describe_char(char: str) -> str:
     """`U+200B (ZERO WIDTH SPACE)`: a character named so a reader can find it."""
-    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(char, "unnamed")
+    name = unicodedata.name(char, "") or _CONTROL_NAMES.get(char, "a control character")
     return f"U+{ord(char):04X} ({name})"
 
 
-_CONTROL_NAMES = {"\x00": "NUL", "\t": "TAB", "\n": "NEWLINE", "\r": "CARRIAGE RETURN"}
+_CONTROL_NAMES = {
+    "\x00": "NUL",
+    "\t": "TAB",
+    "\n": "NEWLINE",
+    "\r": "CARRIAGE RETURN",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+}
 
 
 def _is_control(char: str) -> bool:
