@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import pydantic
+from pydantic.alias_generators import to_pascal
 
 from stackops.errors import Conflict, InvalidInput
 
@@ -44,7 +45,11 @@ def describe_errors(exc: pydantic.ValidationError, option: str | None = None) ->
         message = _plain_message(err)
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, LocatedValueError) and not cause.at_key:
-            loc += list(cause.path)
+            path = list(cause.path)
+            given = err.get("input")
+            if path and isinstance(given, dict) and path[0] not in given:
+                path[0] = to_pascal(str(path[0]))  # the key as the user spelled it
+            loc += path
             message = cause.reason
         if option is not None:
             head, loc = option, ["", *loc]
