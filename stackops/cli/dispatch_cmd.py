@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from stackops.cli.context import options, services, show
-from stackops.cli.params import RECORD_ID, AwsStyleCommand, list_option
+from stackops.cli.params import RECORD_ID, AwsStyleCommand, LocalPath, list_option
 from stackops.config import state_home
 
 
@@ -28,7 +28,7 @@ from stackops.config import state_home
     "--cookbooks",
     "cookbooks",
     multiple=True,
-    type=click.Path(path_type=Path),
+    type=LocalPath(path_type=Path),
     help="Cookbook folders searched before ./recipes and the built-in cookbook.",
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True)

@@ -148,8 +148,9 @@ def read_option_text(option: str, text: str) -> tuple[str, str]:
     try:
         with path.open("rb") as handle:
             data = handle.read(OPTION_FILE_MAX_BYTES + 1)
-    except OSError as exc:
-        raise InvalidInput(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = getattr(exc, "strerror", None) or exc
+        raise InvalidInput(f"{option}: cannot read {str(path)!r}: {reason}") from None
     if len(data) > OPTION_FILE_MAX_BYTES:
         raise InvalidInput(f"{source}: larger than {OPTION_FILE_MAX_BYTES} bytes")
     return decode_utf8(data, source), source
@@ -261,3 +262,26 @@ def build(model: type, data: Any, option: str | None = None) -> Any:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
         raise InvalidInput(describe_errors(exc, option)) from None
+
+
+PATH_MAX = 4096
+NAME_MAX = 255
+
+
+class LocalPath(click.Path):
+    """click.Path that first refuses what no file system takes (a NUL, a name over 255
+    bytes, a path over 4096), so the value fails here, named, not deep in a run."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        if "\x00" in text:
+            self.fail(f"{text[:40]!r} holds a NUL character, which no path can", param, ctx)
+        longest = max((len(part.encode()) for part in text.split("/")), default=0)
+        if len(text.encode()) > PATH_MAX or longest > NAME_MAX:
+            self.fail(
+                f"{text[:40]!r}... is too long for a path "
+                f"(at most {PATH_MAX} bytes, {NAME_MAX} per name)",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)

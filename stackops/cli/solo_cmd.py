@@ -15,7 +15,7 @@ from click.core import ParameterSource
 
 from stackops.cli.main import GlobalOptions
 from stackops.cli.output import emit
-from stackops.cli.params import Seconds
+from stackops.cli.params import LocalPath, Seconds
 from stackops.errors import InvalidInput, StackopsError
 
 OUTPUT_CHOICES = click.Choice(["json", "table", "yaml"])
@@ -42,8 +42,9 @@ def load_node(source: str | None) -> dict[str, Any]:
                 data = handle.read(NODE_FILE_MAX_BYTES + 1)
     except FileNotFoundError:
         raise InvalidInput(f"-j {source}: no such file") from None
-    except OSError as exc:
-        raise InvalidInput(f"-j {source}: cannot read it: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = getattr(exc, "strerror", None) or exc
+        raise InvalidInput(f"-j {source!r}: cannot read it: {reason}") from None
     if len(data) > NODE_FILE_MAX_BYTES:
         raise InvalidInput(f"{name}: larger than {NODE_FILE_MAX_BYTES} bytes")
     node = load_json(decode_utf8(data, name), name, is_file=True)
@@ -80,7 +81,7 @@ def output_format(ctx: click.Context, local: str | None) -> str:
 )
 @click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=LocalPath(file_okay=False, path_type=Path),
     default=Path("/"),
     show_default=True,
     help="Folder every path of the recipes resolves under.",
@@ -89,7 +90,7 @@ def output_format(ctx: click.Context, local: str | None) -> str:
     "--cookbooks",
     "cookbook_dirs",
     multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    type=LocalPath(file_okay=False, exists=True, path_type=Path),
     help="A folder of cookbooks, searched before ./recipes and the built-in ones (repeatable).",
 )
 @click.option(
@@ -140,7 +141,7 @@ def recipes() -> None:
     "--cookbooks",
     "cookbook_dirs",
     multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    type=LocalPath(file_okay=False, exists=True, path_type=Path),
     help="A folder of cookbooks, searched before ./recipes and the built-in ones (repeatable).",
 )
 @click.option("--output", type=OUTPUT_CHOICES, help="json, table or yaml (default: table).")

@@ -24,10 +24,12 @@ def _custom_json_after(value: dict[str, Any], info: ValidationInfo) -> dict[str,
     return v.as_value_error(v.validate_custom_json, value, info.field_name or "custom_json")
 
 
-def _pattern(regex: str, what: str, example: str) -> AfterValidator:
+def _pattern(regex: str, what: str, example: str, max_len: int = 255) -> AfterValidator:
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
+        if len(value) > max_len:
+            raise ValueError(f"is {len(value)} characters; {what} has at most {max_len}")
         v.as_value_error(check_line, value, what)
         if not compiled.fullmatch(value):
             raise ValueError(f"{value!r} is not {what}; write one like {example!r}")
@@ -61,10 +63,20 @@ def _name(value: str) -> str:
     return value
 
 
-Line = Annotated[str, AfterValidator(lambda s: v.as_value_error(check_line, s, "the value"))]
-"""One line of visible characters: no control or invisible characters."""
-Text = Annotated[str, AfterValidator(lambda s: v.as_value_error(check_text, s, "the value"))]
-"""Free text: no control characters but tab, newline and carriage return."""
+LINE_MAX = 2048
+TEXT_MAX = 16384
+Line = Annotated[
+    str,
+    Field(max_length=LINE_MAX),
+    AfterValidator(lambda s: v.as_value_error(check_line, s, "the value")),
+]
+"""One line of visible characters (at most 2048): no control or invisible characters."""
+Text = Annotated[
+    str,
+    Field(max_length=TEXT_MAX),
+    AfterValidator(lambda s: v.as_value_error(check_text, s, "the value")),
+]
+"""Free text (at most 16384 characters): no control characters but tab, newline, CR."""
 Attributes = dict[Line, Text | None]
 Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_name)]
 """A display name: one printable line, not blank, no invisible characters or emoji."""
@@ -91,6 +103,7 @@ Arn = Annotated[
         r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:\S+",
         "an ARN",
         "arn:aws:iam::123456789012:role/name",
+        2048,
     ),
 ]
 TargetGroupArn = Annotated[
@@ -99,6 +112,7 @@ TargetGroupArn = Annotated[
         r"arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/\S+",
         "an ELBv2 target group ARN",
         "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef",
+        2048,
     ),
 ]
 VpcId = Annotated[str, _pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id", "vpc-0123456789abcdef0")]
@@ -131,6 +145,7 @@ DomainName = Annotated[
         r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*",
         "a domain name",
         "www.example.com",
+        253,
     ),
 ]
 

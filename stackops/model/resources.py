@@ -64,6 +64,8 @@ from stackops.model.fields import (
 from stackops.model.health import HealthCheckSpec
 
 FILTERED = "*****FILTERED*****"
+MAX_RECIPES = 100
+"""Recipes a layer may list per lifecycle event."""
 """What OpsWorks showed instead of a secret value."""
 
 
@@ -132,11 +134,11 @@ class Source(OpsWorksModel):
 class Recipes(OpsWorksModel):
     """Recipes per lifecycle event, each `cookbook::recipe` (or `cookbook` for its default)."""
 
-    setup: list[RecipeName] = []
-    configure: list[RecipeName] = []
-    deploy: list[RecipeName] = []
-    undeploy: list[RecipeName] = []
-    shutdown: list[RecipeName] = []
+    setup: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
+    configure: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
+    deploy: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
+    undeploy: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
+    shutdown: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
 
 
 STACKOPS_DEFAULT_RECIPES = Recipes(
@@ -285,8 +287,8 @@ class LayerSpec(OpsWorksModel):
     attributes: Attributes = {}
     custom_instance_profile_arn: Arn | None = None
     custom_json: CustomJson = {}
-    custom_security_group_ids: list[SecurityGroupId] = []
-    packages: list[PackageName] = []
+    custom_security_group_ids: list[SecurityGroupId] = Field(default=[], max_length=16)
+    packages: list[PackageName] = Field(default=[], max_length=200)
     enable_auto_healing: bool = True
     auto_assign_elastic_ips: bool = False
     auto_assign_public_ips: bool = True
@@ -342,18 +344,18 @@ class AppSpec(OpsWorksModel):
     description: Text | None = None
     type: AppType = AppType.other
     app_source: Source | None = None
-    domains: list[DomainName] = []
+    domains: list[DomainName] = Field(default=[], max_length=100)
     enable_ssl: bool = False
     attributes: Attributes = {}
     environment: list[EnvironmentVariable] = []
-    data_sources: list[DataSource] = []
+    data_sources: list[DataSource] = Field(default=[], max_length=10)
     deploy_to: DeployTo | None = None
     """stackops extension: where releases go; `/srv/www/<shortname>` when not set."""
     migrate_command: Argv | None = None
     """stackops extension: argv run once per deployment before the switch."""
     health_check: HealthCheckSpec | None = None
     """stackops extension: e.g. {"path": "/health", "port": 8080} or {"command": [...]}."""
-    layers: list[Shortname] = []
+    layers: list[Shortname] = Field(default=[], max_length=100)
     """stackops extension: shortnames of the layers whose instances get this app; empty means
     every layer (OpsWorks tied apps to layers by type; custom layers need it said)."""
 
@@ -365,7 +367,7 @@ class AppSpec(OpsWorksModel):
         if "shortname" not in data and "Shortname" not in data:
             name = data.get("name", data.get("Name"))
             if isinstance(name, str):
-                derived = derive_shortname(name)
+                derived = derive_shortname(name)[: v.SHORTNAME_MAX]
                 if not derived:
                     raise ValueError(
                         f"cannot derive a shortname from name {name!r}; give shortname"

@@ -149,8 +149,9 @@ def load_stack_file(path: Path) -> StackFile:
     try:
         with Path(path).open("rb") as handle:
             data = handle.read(MAX_TEXT_CHARS + 1)
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read the stack file: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = getattr(exc, "strerror", None) or exc
+        raise InvalidInput(f"{path}: cannot read the stack file: {reason}") from None
     if len(data) > MAX_TEXT_CHARS:
         raise InvalidInput(f"{path}: larger than {MAX_TEXT_CHARS} bytes; is it a stack file?")
     return parse_stack_file(decode_utf8(data, str(path)), str(path))

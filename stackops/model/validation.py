@@ -21,6 +21,7 @@ ENVIRONMENT_KEY_MAX = 64
 ENVIRONMENT_VALUE_MAX = 256
 ENVIRONMENT_MAX_BYTES = 10240
 SHORTNAME_MAX = 200
+RECIPE_MAX = 255
 HOSTNAME_MAX = 63
 EC2_TAGS_MAX = 50
 EC2_TAG_KEY_MAX = 128
@@ -230,6 +231,8 @@ def validate_region(region: str) -> str:
 
 def validate_recipe_name(name: str) -> str:
     """A recipe reference: `cookbook` or `cookbook::recipe` (letters, digits, '_' and '-')."""
+    if len(name) > RECIPE_MAX:
+        raise InvalidInput(f"recipe name is {len(name)} characters; at most {RECIPE_MAX}")
     if not _RECIPE.fullmatch(name):
         raise InvalidInput(
             f"recipe {name!r} is not valid; write 'cookbook::recipe' or 'cookbook' "
