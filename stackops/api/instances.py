@@ -18,7 +18,7 @@ from stackops.model.enums import InstanceStatus as S
 from stackops.model.fields import new_id
 from stackops.model.hostnames import suggest_hostname
 from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
-from stackops.model.validation import validate_ec2_tags
+from stackops.model.validation import validate_ec2_tags, validate_hostname
 
 if TYPE_CHECKING:
     from stackops.aws.ec2 import Ec2Instance
@@ -345,7 +345,7 @@ def register_instance(
     taken = {i.hostname: i.instance_id for i in existing}
     name = (
         hostname
-        or ec2.tags.get("Name")
+        or _usable_hostname(ec2.tags.get("Name"))
         or suggest_hostname(
             stack.hostname_theme, layers[0].shortname if layers else "instance", set(taken)
         )
@@ -372,6 +372,14 @@ def register_instance(
     services.ec2.tag(ec2_instance_id, instance_tags(instance))
     services.store.put(instance)
     return {"InstanceId": instance_id}
+
+
+def _usable_hostname(name: str | None) -> str | None:
+    """An EC2 Name tag, when it is a valid host name (a tag may hold anything)."""
+    try:
+        return validate_hostname(name) if name else None
+    except InvalidInput:
+        return None
 
 
 def get_hostname_suggestion(services: Services, layer_id: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from stackops.api import instances as api
 from stackops.cli.context import services, show
 from stackops.cli.params import (
     EC2_INSTANCE_ID,
+    HOSTNAME,
     RECORD_ID,
     AwsStyleCommand,
     build,
@@ -110,7 +111,7 @@ def reboot_instance(ctx: click.Context, instance_id: str) -> None:
 @click.option(
     "--ec2-instance-id", type=EC2_INSTANCE_ID, required=True, help="The EC2 instance to adopt."
 )
-@click.option("--hostname", help="Default: its Name tag, else the stack's theme.")
+@click.option("--hostname", type=HOSTNAME, help="Default: its Name tag, else the stack's theme.")
 @list_option("--layer-ids", type=RECORD_ID, help="Layers to put it in.")
 @click.pass_context
 def register_instance(

@@ -285,3 +285,20 @@ class LocalPath(click.Path):
                 ctx,
             )
         return super().convert(value, param, ctx)
+
+
+class HostnameType(click.ParamType):
+    """A host name label, checked by the model's rule before any call."""
+
+    name = "hostname"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from stackops.model.validation import validate_hostname
+
+        try:
+            return validate_hostname(str(value))
+        except InvalidInput as exc:
+            self.fail(exc.message, param, ctx)
+
+
+HOSTNAME = HostnameType()

@@ -326,6 +326,27 @@ def test_register_instance_adopts_by_tagging(boot, invoke):
     assert twice.exit_code == 1 and "already registered" in twice.stderr
 
 
+def test_register_instance_with_a_name_tag_that_is_no_hostname(boot, invoke):
+    """An EC2 Name tag may hold anything; one that is no host name is passed over."""
+    stack_id = make_stack(invoke)
+    layer_id = make_layer(invoke, stack_id)
+    ec2_id = boot.client("ec2").run_instances(
+        ImageId="ami-12345678",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.small",
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "My web server"}]}
+        ],
+    )["Instances"][0]["InstanceId"]
+    args = ["register-instance", "--stack-id", stack_id, "--ec2-instance-id", ec2_id]
+    refused = invoke(*args, "--hostname", "my web")
+    assert refused.exit_code == 2 and "--hostname" in refused.stderr
+    ok_json(invoke(*args, "--layer-ids", layer_id))
+    (inst,) = ok_json(invoke("describe-instances", "--stack-id", stack_id))["Instances"]
+    assert inst["Hostname"] == "app1"
+
+
 def test_clone_stack_copies_layers_and_named_apps(boot, invoke):
     stack_id = make_stack(invoke, "shop", "--custom-json", '{"a": 1}')
     make_layer(invoke, stack_id, "app")
