@@ -147,3 +147,24 @@ def test_every_option_survives_hostile_values(
                     f"{result.exception!r}, {result.stderr[:300]!r}"
                 )
     assert not failures, "\n".join(failures)
+
+
+def test_every_id_option_is_checked_as_an_id() -> None:
+    """New verbs get the same door: an `--*-id(s)` option is typed RECORD_ID (or EC2's)."""
+    from stackops.cli.params import EC2_INSTANCE_ID, RECORD_ID
+    from stackops.model.resources import AppSpec, InstanceSpec, LayerSpec, StackSpec
+
+    # options made from a model field (--vpc-id, --ami-id...) are checked by the model
+    fields = {f for m in (StackSpec, LayerSpec, AppSpec, InstanceSpec) for f in m.model_fields}
+    untyped = []
+    for name in COMMANDS:
+        command = _command(name)
+        commands = command.commands.values() if isinstance(command, click.Group) else [command]
+        for each in commands:
+            for param in each.params:
+                flag = param.opts[0] if isinstance(param, click.Option) else ""
+                if param.name in fields or not flag.endswith(("-id", "-ids")):
+                    continue
+                if param.type not in (RECORD_ID, EC2_INSTANCE_ID):
+                    untyped.append(f"{name} {flag}")
+    assert untyped == []

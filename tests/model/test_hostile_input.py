@@ -328,3 +328,50 @@ def test_the_pure_checks_load_no_pydantic() -> None:
         "assert 'pydantic' not in sys.modules, sorted(sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- every field is checked ------------------------------------------------------------------
+
+
+def _bare_strings(model: type, seen: set[type] | None = None) -> list[str]:
+    """Fields of `model` (and the models inside it) typed plain `str`: nothing checks them."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return []
+    seen.add(model)
+    found = []
+    validated = {
+        field
+        for decorator in model.__pydantic_decorators__.field_validators.values()
+        for field in decorator.info.fields
+    }
+    for name, info in model.model_fields.items():
+        pending = [info.annotation]
+        checked = bool(info.metadata) or name in validated or "*" in validated
+        while pending:
+            tp = pending.pop()
+            origin = typing.get_origin(tp)
+            if origin is typing.Annotated:
+                checked = True
+                pending.append(typing.get_args(tp)[0])
+            elif origin in (typing.Union, types.UnionType, list, dict):
+                pending.extend(a for a in typing.get_args(tp) if a is not type(None))
+            elif tp is str and not checked:
+                found.append(f"{model.__name__}.{name}")
+            elif isinstance(tp, type) and issubclass(tp, BaseModel):
+                found += _bare_strings(tp, seen)
+    return found
+
+
+def test_no_user_set_field_is_an_unchecked_string() -> None:
+    from stackops.model.deployments import DeploymentCommand
+    from stackops.model.stackfile import StackFile
+
+    assert _bare_strings(StackFile) == []
+    # its args are checked per command by a model validator (ARGS in model/deployments.py)
+    assert set(_bare_strings(DeploymentCommand)) == {"DeploymentCommand.args"}
