@@ -8,7 +8,14 @@ import click
 
 from stackops.cli.context import services, show
 from stackops.cli.output import note
-from stackops.cli.params import RECORD_ID, AwsStyleCommand, build, list_option, read_json
+from stackops.cli.params import (
+    RECORD_ID,
+    AwsStyleCommand,
+    build,
+    list_option,
+    read_json,
+    read_option_text,
+)
 
 if TYPE_CHECKING:
     from stackops.model.deployments import Deployment
@@ -67,7 +74,10 @@ def create_deployment(
     from stackops.model.validation import parse_custom_json
 
     command = build(DeploymentCommand, read_json("--command", command_json), "--command")
-    extra = parse_custom_json(custom_json, "--custom-json") if custom_json else {}
+    extra = {}
+    if custom_json:
+        text, source = read_option_text("--custom-json", custom_json)
+        extra = parse_custom_json(text, source)
     svc = services(ctx)
     result = create(
         svc,

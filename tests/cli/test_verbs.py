@@ -518,3 +518,30 @@ def test_global_options_after_the_command(boot, invoke):
     assert other.exit_code == 1  # not bootstrapped there
     assert "state table other-state does not exist" in other.stderr
     assert "stackops bootstrap --namespace other" in other.stderr
+
+
+def test_json_options_read_files_as_the_aws_cli_does(boot, invoke, tmp_path):
+    custom = tmp_path / "custom.json"
+    custom.write_text('{"env": "from-a-file"}')
+    stack_id = make_stack(invoke, "filed", "--custom-json", f"file://{custom}")
+    (stack,) = ok_json(invoke("describe-stacks", "--stack-ids", stack_id))["Stacks"]
+    assert json.loads(stack["CustomJson"]) == {"env": "from-a-file"}
+    check = tmp_path / "health.json"
+    check.write_text('{"Path": "/health", "Port": 8080}')
+    app_id = ok_json(
+        invoke(
+            "create-app",
+            "--stack-id",
+            stack_id,
+            "--name",
+            "web",
+            "--health-check",
+            f"file://{check}",
+        )
+    )["AppId"]
+    (app,) = ok_json(invoke("describe-apps", "--app-ids", app_id))["Apps"]
+    assert app["HealthCheck"] == {"Path": "/health", "Port": 8080}
+    big = tmp_path / "big.json"
+    big.write_text('{"a": "' + "x" * (1024 * 1024) + '"}')
+    refused = invoke("update-stack", "--stack-id", stack_id, "--custom-json", f"file://{big}")
+    assert refused.exit_code == 2 and "larger than 1048576 bytes" in refused.stderr

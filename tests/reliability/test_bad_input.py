@@ -229,6 +229,7 @@ VERBS: list[Case] = [
     verb("create-deployment-command-deep", "create-deployment", "--stack-id", "{stack}", "--command", DEEP_30000, names=("--command", "nested")),
     verb("create-deployment-command-args", "create-deployment", "--stack-id", "{stack}", "--command", '{"Name": "execute_recipes", "Args": {"recipes": ["../../x"]}}', names=("--command", "'../../x'")),
     verb("create-deployment-json-deep", *DEPLOY_CMD, "--custom-json", DEEP_30000, names=("--custom-json", "nested more than 32")),
+    verb("create-deployment-json-file-not-utf8", *DEPLOY_CMD, "--custom-json", "file://{file}", names=("--custom-json", "not UTF-8"), file=b'{"a": "\xff"}'),
     verb("create-deployment-override", *DEPLOY_CMD, "--custom-json", '{"deploy": {"web": {"migrate_command": "rake db:migrate"}}}', names=("--custom-json", "deploy.web.migrate_command")),
     verb("create-deployment-comment-nul", *DEPLOY_CMD, "--comment", "a\x00b", names=("--comment", "NUL")),
     verb("create-deployment-strategy", *DEPLOY_CMD, "--strategy", "yolo", names=("--strategy", "'yolo'")),
