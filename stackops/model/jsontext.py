@@ -111,30 +111,63 @@ def decode_utf8(data: bytes, source: str) -> str:
         ) from None
 
 
-def check_tree(value: Any, field: str, *, max_depth: int = MAX_DEPTH) -> None:
+def check_tree(value: Any, field: str, *, max_depth: int = MAX_DEPTH) -> list[dict[str, Any]]:
     """Check decoded JSON-like data without recursing: at most `max_depth` levels of
-    objects and arrays, string keys of visible characters, no NUL in any string."""
-    stack: list[tuple[Any, tuple[str | int, ...], int]] = [(value, (), 0)]
+    objects and arrays, string keys of visible characters, no NUL in any string.
+
+    Returns the objects holding one key `ssm` met on the way (secret references), so
+    callers need no second walk. Paths are only worked out for an error (`_path_to`):
+    a clean value costs one pass, and this runs on every record the store reads."""
+    refs: list[dict[str, Any]] = []
+    stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
-        item, path, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth >= max_depth:
-                raise JsonProblem(
-                    path,
-                    f"nested more than {max_depth} levels deep; "
-                    f"at most {max_depth} levels are allowed: flatten the data",
-                    field,
-                )
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    _check_key(key, path, field)
-                    stack.append((child, (*path, key), depth + 1))
-            else:
-                stack.extend((child, (*path, i), depth + 1) for i, child in enumerate(item))
-        elif isinstance(item, str) and "\x00" in item:
+        item, depth = stack.pop()
+        if depth >= max_depth:
             raise JsonProblem(
-                path, "holds a NUL character (U+0000), which no file or process can take", field
+                path_to(value, item),
+                f"nested more than {max_depth} levels deep; "
+                f"at most {max_depth} levels are allowed: flatten the data",
+                field,
             )
+        if isinstance(item, dict):
+            if len(item) == 1 and "ssm" in item:
+                refs.append(item)
+            for key, child in item.items():
+                if not (isinstance(key, str) and key.isascii() and key.isprintable()):
+                    _check_key(key, path_to(value, item), field)
+                if isinstance(child, dict | list):
+                    stack.append((child, depth + 1))
+                elif isinstance(child, str) and "\x00" in child:
+                    _nul(value, item, key, field)
+        else:
+            for index, child in enumerate(item):
+                if isinstance(child, dict | list):
+                    stack.append((child, depth + 1))
+                elif isinstance(child, str) and "\x00" in child:
+                    _nul(value, item, index, field)
+    return refs
+
+
+def _nul(root: Any, container: Any, key: str | int, field: str) -> None:
+    raise JsonProblem(
+        (*path_to(root, container), key),
+        "holds a NUL character (U+0000), which no file or process can take",
+        field,
+    )
+
+
+def path_to(root: Any, target: Any) -> tuple[str | int, ...]:
+    """The path from `root` to the container `target` (found by identity), for errors."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(root, ())]
+    while stack:
+        item, path = stack.pop()
+        if item is target:
+            return path
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        stack.extend(
+            (child, (*path, key)) for key, child in pairs if isinstance(child, dict | list)
+        )
+    return ()
 
 
 def _check_key(key: Any, path: tuple[str | int, ...], field: str) -> None:

@@ -67,6 +67,8 @@ def _is_emoji(char: str) -> bool:
 def first_bad_char(value: str, kind: str) -> tuple[int, str, str] | None:
     """(position, character, why) of the first character `value` may not hold as `kind`
     ('name', 'line' or 'text'); None when it is clean."""
+    if value.isascii() and value.isprintable():
+        return None  # the common case, decided in C: printable ASCII is clean for every kind
     for index, char in enumerate(value):
         if _is_control(char):
             if kind == "text" and char in FREE_TEXT_CONTROLS:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from stackops.errors import InvalidInput
-from stackops.model.jsontext import JsonProblem, check_tree, load_json
+from stackops.model.jsontext import JsonProblem, check_tree, format_subpath, load_json, path_to
 from stackops.model.text import check_line
 
 CUSTOM_JSON_MAX_BYTES = 81920
@@ -90,7 +90,7 @@ def validate_custom_json(value: object, field: str = "custom_json") -> dict[str,
             f"{field} must be a JSON object (a mapping of keys to values), "
             f'not {json_kind(value)}; for example {{"key": "value"}}'
         )
-    check_tree(value, field)  # depth first: json.dumps below recurses
+    refs = check_tree(value, field)  # depth first: json.dumps below recurses
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -104,7 +104,7 @@ def validate_custom_json(value: object, field: str = "custom_json") -> dict[str,
             f"{field} is {size} bytes serialized; at most {CUSTOM_JSON_MAX_BYTES} bytes (80 KB) "
             "are allowed; move bulky data to S3 or SSM and reference it"
         )
-    _check_secret_refs(value, field)
+    _check_secret_refs(value, refs, field)
     check_deploy_overrides(value, field)
     return value
 
@@ -128,14 +128,16 @@ def find_secret_refs(value: object, path: str = "") -> dict[str, str]:
     return found
 
 
-def _check_secret_refs(value: dict[str, Any], field: str) -> None:
-    for path, name in find_secret_refs(value).items():
-        where = f"{field}.{path}" if path else field
+def _check_secret_refs(value: dict[str, Any], refs: list[dict[str, Any]], field: str) -> None:
+    for ref in refs:
+        name = ref["ssm"]
         if (
             not isinstance(name, str)
             or not _SSM_NAME.fullmatch(name)
             or len(name) > SSM_PARAMETER_NAME_MAX
         ):
+            path = format_subpath(path_to(value, ref)).lstrip(".")
+            where = f"{field}.{path}" if path else field
             raise InvalidInput(
                 f"{where} is a secret reference with parameter name {name!r}; "
                 'write {"ssm": "/path/to/param"} with letters, digits and _ . - /'
