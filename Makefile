@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/converge.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/deploy.py
+	$(BIN)/python bench/validation.py
 
 clean:
 	rm -rf $(VENV) .stackops .pytest_cache
