@@ -147,6 +147,18 @@ def test_custom_json_deploy_overrides_follow_the_app_rules() -> None:
 # -- YAML ------------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a YAML test with libyaml's loader and with the pure-Python fallback."""
+    import yaml
+
+    if request.param == "pure-python":
+        monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    elif not yaml.__with_libyaml__:
+        pytest.skip("PyYAML built without libyaml")
+    return str(request.param)
+
+
 def _laughs(levels: int) -> str:
     lines = ["x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     names = "abcdefghijklmnop"
@@ -156,7 +168,7 @@ def _laughs(levels: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_billion_laughs_is_refused_fast_with_file_and_line() -> None:
+def test_billion_laughs_is_refused_fast_with_file_and_line(yaml_loader: str) -> None:
     started = time.process_time()
     with pytest.raises(InvalidInput) as info:
         parse_stack_file(_laughs(9), "laughs.yaml")  # 9**9 = 387,420,489 values
@@ -166,31 +178,37 @@ def test_billion_laughs_is_refused_fast_with_file_and_line() -> None:
     assert str(MAX_EXPANDED_VALUES) in message
 
 
-def test_a_few_aliases_are_fine() -> None:
+def test_a_few_aliases_are_fine(yaml_loader: str) -> None:
     doc = parse_yaml(_laughs(3), "ok.yaml")  # 729 values
     assert len(doc.data["stack"]["custom_json"]["lol"]) == 9
 
 
-def test_merge_keys_that_double_at_each_level_are_counted() -> None:
+def test_merge_keys_that_double_at_each_level_are_counted(yaml_loader: str) -> None:
     lines = ["x-m0: &m0 {k: 1}"]
     lines += [f"x-m{i}: &m{i} {{<<: [*m{i - 1}, *m{i - 1}], k{i}: 1}}" for i in range(1, 40)]
     with pytest.raises(InvalidInput, match="YAML aliases expand this value"):
         parse_yaml("\n".join(lines) + "\nstack: {name: x}\n", "merge.yaml")
 
 
-def test_an_alias_inside_its_own_anchor_is_a_loop() -> None:
+def test_a_large_file_without_aliases_is_named_as_large(yaml_loader: str) -> None:
+    body = "".join(f"  k{i}: [a, b, c, d, e, f, g, h, i]\n" for i in range(11_000))
+    with pytest.raises(InvalidInput, match=r"big\.yaml:1:1: holds more than 100000 values"):
+        parse_yaml("stack: {name: x}\nx-big:\n" + body, "big.yaml")
+
+
+def test_an_alias_inside_its_own_anchor_is_a_loop(yaml_loader: str) -> None:
     with pytest.raises(InvalidInput, match=r"loop\.yaml:1:6: a YAML alias refers to the value"):
         parse_yaml("x-a: &a [1, *a]\nstack: {name: x}\n", "loop.yaml")
 
 
-def test_deep_yaml_is_refused_before_the_composer_recurses() -> None:
-    for depth in (65, 3000, 30_000):
+def test_deep_yaml_is_refused_before_the_composer_recurses(yaml_loader: str) -> None:
+    for depth in (65, 70, 3000, 30_000):
         text = "stack: {name: x, custom_json: {a: " + "[" * depth + "]" * depth + "}}\n"
         with pytest.raises(InvalidInput, match=r"deep\.yaml:1:.*nested more than 64 levels"):
             parse_yaml(text, "deep.yaml")
 
 
-def test_custom_json_in_yaml_deeper_than_32_points_at_the_line() -> None:
+def test_custom_json_in_yaml_deeper_than_32_points_at_the_line(yaml_loader: str) -> None:
     nested = "[" * 40 + "]" * 40
     with pytest.raises(InvalidInput) as info:
         parse_stack_file(f"stack:\n  name: x\n  custom_json:\n    a: {nested}\n", "f.yaml")
