@@ -155,7 +155,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [part for pair in node.value for part in pair]
     if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
+        return node.value  # type: ignore[no-any-return]
     return []
 
 
@@ -163,33 +163,44 @@ def check_expansion(root: yaml.Node, source: str) -> None:
     """Refuse a node graph whose aliases expand it past MAX_EXPANDED_VALUES values, or that
     holds an alias inside its own anchor. Sizes are counted once per node (memoised),
     never by expanding; the value named is the innermost one that crosses the limit."""
+    scalar = yaml.ScalarNode
     sizes: dict[int, int] = {}
     order: list[yaml.Node] = []
     open_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    written = 0  # values as written (an alias counts once)
+    stack: list[yaml.Node] = [] if isinstance(root, scalar) else [root]
     while stack:
-        node, finished = stack.pop()
-        if finished:
-            open_nodes.discard(id(node))
-            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
-            order.append(node)  # children before parents
-            continue
-        if id(node) in sizes:
-            continue
-        open_nodes.add(id(node))
-        stack.append((node, True))
-        for child in _children(node):
-            if id(child) in open_nodes:
-                mark = child.start_mark
-                raise InvalidInput(
-                    f"{source}:{mark.line + 1}:{mark.column + 1}: a YAML alias refers to the "
-                    "value that holds it (a loop); write the data out"
-                )
-            if id(child) not in sizes:
-                stack.append((child, False))
-    if sizes[id(root)] <= MAX_EXPANDED_VALUES:
+        node = stack[-1]
+        key = id(node)
+        if key in sizes:  # reached twice before it was counted (two aliases to it)
+            stack.pop()
+        elif key not in open_nodes:  # first visit: its children go on top
+            open_nodes.add(key)
+            for child in _children(node):
+                if isinstance(child, scalar) or id(child) in sizes:
+                    continue
+                if id(child) in open_nodes:
+                    mark = child.start_mark
+                    raise InvalidInput(
+                        f"{source}:{mark.line + 1}:{mark.column + 1}: a YAML alias refers to "
+                        "the value that holds it (a loop); write the data out"
+                    )
+                stack.append(child)
+        else:  # its children are counted
+            stack.pop()
+            open_nodes.discard(key)
+            children = _children(node)
+            scalars = sum(1 for child in children if isinstance(child, scalar))
+            sizes[key] = (
+                1
+                + scalars
+                + sum(sizes[id(child)] for child in children if not isinstance(child, scalar))
+            )
+            written += 1 + scalars
+            order.append(node)
+    if not order or sizes[id(root)] <= MAX_EXPANDED_VALUES:
         return
-    if len(sizes) > MAX_EXPANDED_VALUES:  # large as written, no alias needed
+    if written > MAX_EXPANDED_VALUES:  # large as written, no alias needed
         raise InvalidInput(
             f"{source}:1:1: holds more than {MAX_EXPANDED_VALUES} values; "
             "a stack file is far smaller: move bulky data to S3 or SSM"
