@@ -77,7 +77,7 @@ def _plain_message(err: Any) -> str:
     """pydantic's message, said the way the rest of stackops says it."""
     kind = err["type"]
     if kind in _EXPECTED:
-        from stackops.model.validation import json_kind
+        from stackops.model.jsontext import json_kind
 
         return f"expected {_EXPECTED[kind]}, got {json_kind(err.get('input'))}"
     if kind == "extra_forbidden":

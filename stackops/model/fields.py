@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 
+from stackops.model import deploysettings
 from stackops.model import validation as v
 from stackops.model.text import check_line, check_name, check_text
 
@@ -80,12 +81,14 @@ Text = Annotated[
 Attributes = dict[Line, Text | None]
 Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_name)]
 """A display name: one printable line, not blank, no invisible characters or emoji."""
-DeployTo = Annotated[str, AfterValidator(lambda s: v.as_value_error(v.validate_deploy_to, s))]
+DeployTo = Annotated[
+    str, AfterValidator(lambda s: v.as_value_error(deploysettings.validate_deploy_to, s))
+]
 """Where an app's releases go: normalised, never a system directory, no '..'."""
 
 
 def _argv(value: Any, info: ValidationInfo) -> list[str]:
-    return v.as_value_error(v.validate_argv, value, info.field_name or "command")
+    return v.as_value_error(deploysettings.validate_argv, value, info.field_name or "command")
 
 
 Argv = Annotated[list[str], BeforeValidator(_argv)]

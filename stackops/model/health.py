@@ -32,6 +32,7 @@ from pydantic.alias_generators import to_pascal
 
 from stackops.errors import InvalidInput
 from stackops.model import validation as v
+from stackops.model.deploysettings import validate_argv
 from stackops.model.text import check_line
 
 DEFAULT_HTTP_PORT = 80
@@ -140,7 +141,7 @@ class HealthCheckSpec(BaseModel):
         if value is None:
             return None
         try:
-            return v.validate_argv(value, "command", allow_empty=False)
+            return validate_argv(value, "command", allow_empty=False)
         except InvalidInput as exc:
             raise ValueError(exc.message.removeprefix("command").lstrip()) from None
 

@@ -184,3 +184,21 @@ def _check_key(key: Any, path: tuple[str | int, ...], field: str) -> None:
             "keys are one line of visible characters",
             field,
         )
+
+
+def json_kind(value: object) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "a boolean"
+        case int() | float():
+            return "a number"
+        case str():
+            return "a string"
+        case list():
+            return "an array"
+        case dict():
+            return "an object"
+        case _:
+            return type(value).__name__

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_pascal
 
+from stackops.model import deploysettings
 from stackops.model import validation as v
 from stackops.model.enums import (
     AppType,
@@ -127,7 +128,7 @@ class Source(OpsWorksModel):
                 f"a {self.type.value} source needs a url "
                 "(like s3://bucket/app.tar.gz, https://host/app.tar.gz or a git URL)"
             )
-        v.as_value_error(v.validate_source_url, self.type.value, self.url)
+        v.as_value_error(deploysettings.validate_source_url, self.type.value, self.url)
         return self
 
 

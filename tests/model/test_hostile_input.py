@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from stackops.errors import InvalidInput
+from stackops.model import deploysettings
 from stackops.model import validation as v
 from stackops.model.jsontext import MAX_DEPTH, check_tree, load_json, too_deep_at
 from stackops.model.resources import AppSpec, LayerSpec, StackSpec
@@ -233,7 +234,7 @@ def test_custom_json_in_yaml_deeper_than_32_points_at_the_line(yaml_loader: str)
     ],
 )
 def test_deploy_to_is_normalised(given: str, stored: str) -> None:
-    assert v.validate_deploy_to(given) == stored
+    assert deploysettings.validate_deploy_to(given) == stored
     assert AppSpec(name="web", deploy_to=given).deploy_to == stored
 
 
@@ -262,7 +263,7 @@ def test_deploy_to_is_normalised(given: str, stored: str) -> None:
 )
 def test_deploy_to_refuses_what_a_deploy_may_not_own(given: str, why: str) -> None:
     with pytest.raises(InvalidInput) as info:
-        v.validate_deploy_to(given)
+        deploysettings.validate_deploy_to(given)
     assert why in info.value.message
 
 
@@ -293,12 +294,12 @@ def test_migrate_command_given_as_a_string_shows_the_list_form() -> None:
 )
 def test_migrate_command_refusals(argv: list[Any], why: str) -> None:
     with pytest.raises(InvalidInput) as info:
-        v.validate_argv(argv, "migrate_command")
+        deploysettings.validate_argv(argv, "migrate_command")
     assert why in info.value.message
 
 
 def test_migrate_command_allows_empty_later_arguments() -> None:
-    assert v.validate_argv(["./x", ""]) == ["./x", ""]
+    assert deploysettings.validate_argv(["./x", ""]) == ["./x", ""]
 
 
 # -- sources ---------------------------------------------------------------------------------
