@@ -77,8 +77,10 @@ def guard_target(session: boto3.session.Session, target: Target) -> None:
     def refuse_html(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
         if operation_model.has_streaming_output:
             return  # an S3 object may well be an HTML page
-        kind = str(response_dict.get("headers", {}).get("content-type", "")).lower()
-        if kind.startswith(("text/html", "application/xhtml")):
+        # The body decides, not the Content-Type: moto answers a HEAD 404 "text/html", empty.
+        body = response_dict.get("body") or b""
+        start = body[:200].lstrip().lower() if isinstance(body, bytes) else b""
+        if start.startswith((b"<!doctype html", b"<html")):
             service = operation_model.service_model.service_name
             raise AwsFailure(
                 f"{service}:{operation_model.name} failed: {target.endpoint_url or 'AWS'} "
