@@ -28,7 +28,7 @@ from stackops.config import state_home
     "--cookbooks",
     "cookbooks",
     multiple=True,
-    type=LocalPath(path_type=Path),
+    type=LocalPath(exists=True, file_okay=False, path_type=Path),
     help="Cookbook folders searched before ./recipes and the built-in cookbook.",
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True)

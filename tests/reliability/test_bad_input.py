@@ -241,6 +241,7 @@ VERBS: list[Case] = [
     verb("describe-commands-id", "describe-commands", "--deployment-id", "\u200b", names=("--deployment-id", "is not an id")),
     verb("watch-interval-nan", "watch", "--interval", "nan", names=("--interval", "finite")),
     verb("dispatch-workers", "dispatch", "--workers", "0", names=("--workers",)),
+    verb("dispatch-cookbooks", "dispatch", "--once", "--cookbooks", "/no/such/cookbooks", names=("--cookbooks", "/no/such/cookbooks")),
     verb("unknown-option", "create-stack", "--nmae", "x", names=("--nmae",)),
     verb("unknown-command", "create-stak", names=("create-stak", "create-stack")),
 ]
