@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/deploy.py
 	$(BIN)/python bench/autoscale.py
+	$(BIN)/python bench/validation.py
 
 # The integration tests against a running LocalStack (localstack/README.md); fails when none answers.
 LOCALSTACK_URL ?= http://localhost:4566

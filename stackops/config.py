@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from stackops.errors import TargetNotConfigured
+from stackops.errors import InvalidInput, TargetNotConfigured
+from stackops.model.validation import validate_region
 
 DEFAULT_REGION = "us-east-1"
 SANDBOX_HOST = "127.0.0.1"
@@ -107,6 +108,20 @@ def choose_target(
 ) -> Target:
     """Apply the rules of this module's docstring."""
     env = os.environ if environ is None else environ
+    target = _choose(endpoint_url, region, profile, home, env)
+    check_region_name(target.region)
+    if target.endpoint_url:
+        check_endpoint_url(target.endpoint_url)
+    return target
+
+
+def _choose(
+    endpoint_url: str | None,
+    region: str | None,
+    profile: str | None,
+    home: Path,
+    env: dict[str, str] | os._Environ[str],
+) -> Target:
     region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     endpoint_url = endpoint_url or env.get("AWS_ENDPOINT_URL") or None
     if endpoint_url:
@@ -143,3 +158,31 @@ def _profile_region(profile: str | None) -> str | None:
         return None
     section = "default" if profile in (None, "default") else f"profile {profile}"
     return parser.get(section, "region", fallback=None)
+
+
+def check_region_name(region: str) -> str:
+    """A region name of AWS's form (`us-east-1`), checked before any call is made with it."""
+    try:
+        return validate_region(region)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"--region (or AWS_REGION, AWS_DEFAULT_REGION, the profile): {exc.message}"
+        ) from None
+
+
+def check_endpoint_url(url: str) -> str:
+    """An endpoint URL: http or https, a host, a valid port; nothing else reaches botocore."""
+    origin = "--endpoint-url (or AWS_ENDPOINT_URL)"
+    example = "write one like http://127.0.0.1:4566"
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError as exc:
+        raise InvalidInput(f"{origin} {url!r} is not a URL ({exc}); {example}") from None
+    if parsed.scheme not in ("http", "https"):
+        raise InvalidInput(f"{origin} {url!r} is not an http:// or https:// URL; {example}")
+    if not parsed.hostname or any(c.isspace() or not c.isprintable() for c in url):
+        raise InvalidInput(f"{origin} {url!r} names no host; {example}")
+    if port == 0:
+        raise InvalidInput(f"{origin} {url!r}: port 0 is not a port; {example}")
+    return url

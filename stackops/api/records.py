@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import pydantic
+from pydantic.alias_generators import to_pascal
 
 from stackops.errors import Conflict, InvalidInput
 
@@ -33,20 +34,55 @@ def describe_errors(exc: pydantic.ValidationError, option: str | None = None) ->
     """One line per validation error, naming the option (`--custom-recipes.Setup[0]`).
 
     With `option`, the whole value came from that one option (`--command`), and the
-    error's path is inside it: `--command.Name`.
+    error's path is inside it: `--command.Name`. A message that starts with the
+    field's own name reads as the option's (`--deploy-to '/' is a system directory`).
     """
+    from stackops.model.validation import LocatedValueError
+
     lines: list[str] = []
     for err in exc.errors():
         loc = list(err["loc"])
+        message = _plain_message(err)
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, LocatedValueError) and not cause.at_key:
+            path = list(cause.path)
+            given = err.get("input")
+            if path and isinstance(given, dict) and path[0] not in given:
+                path[0] = to_pascal(str(path[0]))  # the key as the user spelled it
+            loc += path
+            message = cause.reason
         if option is not None:
             head, loc = option, ["", *loc]
         else:
             head = "--" + str(loc[0]).replace("_", "-") if loc else "input"
         rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
-        message = err["msg"].removeprefix("Value error, ")
         where = f"{head}{rest}"
-        lines.append(message if message.startswith(where) else f"{where}: {message}")
+        name = str(loc[-1]) if loc and loc[-1] != "" else ""
+        if name and message.startswith((f"{name} ", f"{name}[", f"{name}:")):
+            lines.append(f"{where}{message[len(name) :]}")
+        else:
+            lines.append(message if message.startswith(where) else f"{where}: {message}")
     return "invalid input:\n  " + "\n  ".join(lines) if len(lines) > 1 else lines[0]
+
+
+_EXPECTED = {
+    "list_type": 'a JSON list (like ["a", "b"])',
+    "dict_type": 'a JSON object (like {"Key": "value"})',
+    "model_type": 'a JSON object (like {"Key": "value"})',
+    "model_attributes_type": 'a JSON object (like {"Key": "value"})',
+}
+
+
+def _plain_message(err: Any) -> str:
+    """pydantic's message, said the way the rest of stackops says it."""
+    kind = err["type"]
+    if kind in _EXPECTED:
+        from stackops.model.jsontext import json_kind
+
+        return f"expected {_EXPECTED[kind]}, got {json_kind(err.get('input'))}"
+    if kind == "extra_forbidden":
+        return "unknown field; check its spelling (describe-* and --help list the fields)"
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def require_one(value: str | None, option: str, alternative: str) -> str:

@@ -11,7 +11,7 @@ import botocore.config
 import botocore.exceptions
 
 from stackops.config import Target
-from stackops.errors import AwsFailure, StackopsError
+from stackops.errors import AwsFailure, InvalidInput
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
@@ -27,7 +27,7 @@ class AwsSession:
         try:
             self._session = boto3.session.Session(**kwargs)
         except botocore.exceptions.ProfileNotFound as exc:
-            raise StackopsError(f"AWS profile not found: {target.profile}") from exc
+            raise InvalidInput(f"--profile: AWS profile not found: {target.profile}") from exc
         if target.is_local and self._session.get_credentials() is None:
             # A loopback sandbox needs no real credentials; never invent them for AWS.
             self._session = boto3.session.Session(region_name=target.region, **FAKE_CREDENTIALS)
@@ -37,6 +37,7 @@ class AwsSession:
         )
         self._clients: dict[str, Any] = {}
         self._account: str | None = None
+        guard_target(self._session, target)
 
     def client(self, service: str) -> Any:
         """The boto3 client for `service`, made on first use."""
@@ -56,6 +57,41 @@ class AwsSession:
         return self._account
 
 
+def guard_target(session: boto3.session.Session, target: Target) -> None:
+    """Before any call: the region must be one AWS has (as botocore knows them), and any
+    reply that is an HTML page (a web server, a proxy, a crashed emulator) is refused as
+    one line instead of being parsed as an AWS answer or printed whole."""
+    loader = session._session.get_component("data_loader")
+    partitions = loader.load_data("partitions")["partitions"]
+    known = sorted({region for p in partitions for region in p.get("regions", {})})
+    if target.region not in known:
+        import difflib
+
+        close = difflib.get_close_matches(target.region, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise InvalidInput(
+            f"--region {target.region!r} is not a region AWS has; {hint}"
+            f"known regions: {', '.join(known[:6])}, ... (if AWS opened it lately, upgrade boto3)"
+        )
+
+    def refuse_html(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        if operation_model.has_streaming_output:
+            return  # an S3 object may well be an HTML page
+        # The body decides, not the Content-Type: moto answers a HEAD 404 "text/html", empty.
+        body = response_dict.get("body") or b""
+        start = body[:200].lstrip().lower() if isinstance(body, bytes) else b""
+        if start.startswith((b"<!doctype html", b"<html")):
+            service = operation_model.service_model.service_name
+            raise AwsFailure(
+                f"{service}:{operation_model.name} failed: {target.endpoint_url or 'AWS'} "
+                f"answered HTTP {response_dict.get('status_code')} with an HTML page, "
+                "not an AWS reply",
+                hint="check --endpoint-url and --region",
+            )
+
+    session.events.register("before-parse", refuse_html)
+
+
 @contextlib.contextmanager
 def aws_errors(call: str) -> Iterator[None]:
     """Turn botocore failures inside the block into a one-line AwsFailure naming `call`."""
@@ -63,9 +99,8 @@ def aws_errors(call: str) -> Iterator[None]:
         yield
     except botocore.exceptions.ClientError as exc:
         err = exc.response.get("Error", {})
-        raise AwsFailure(
-            f"{call} failed: {err.get('Code', 'Error')}: {err.get('Message', '')}"
-        ) from exc
+        message = " ".join(str(err.get("Message", "")).split())[:300]
+        raise AwsFailure(f"{call} failed: {err.get('Code', 'Error')}: {message}") from exc
     except botocore.exceptions.NoCredentialsError as exc:
         raise AwsFailure(
             f"{call} failed: no AWS credentials", hint="configure a profile or run a sandbox"

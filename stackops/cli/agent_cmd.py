@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from stackops.cli.params import RECORD_ID
 from stackops.errors import InvalidInput, StackopsError
 from stackops.executors.base import EXIT_TIMED_OUT, RunRequest
 from stackops.executors.payload import parse_payload
@@ -328,8 +329,12 @@ def check(ctx: click.Context, source: str) -> None:
 
 
 @agent.command("metrics")
-@click.option("--instance-id", required=True, help="The stackops instance id of this node.")
-@click.option("--stack-id", help="Its stack (default: read from the instance's record).")
+@click.option(
+    "--instance-id", type=RECORD_ID, required=True, help="The stackops instance id of this node."
+)
+@click.option(
+    "--stack-id", type=RECORD_ID, help="Its stack (default: read from the instance's record)."
+)
 @click.option(
     "--layer-id",
     "layer_ids",

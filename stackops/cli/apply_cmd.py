@@ -10,6 +10,7 @@ import click
 
 from stackops.cli.context import services, show
 from stackops.cli.output import note
+from stackops.cli.params import LocalPath
 
 if TYPE_CHECKING:
     from stackops.model.plan import Plan
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     "--file",
     "path",
     required=True,
-    type=click.Path(path_type=Path),
+    type=LocalPath(path_type=Path),
     help="Stack file (YAML).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")

@@ -8,12 +8,19 @@ import click
 
 from stackops.api import apps as api
 from stackops.cli.context import services, show
-from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
+from stackops.cli.params import (
+    RECORD_ID,
+    AwsStyleCommand,
+    build,
+    given_fields,
+    list_option,
+    model_options,
+)
 from stackops.model.resources import AppSpec
 
 
 @click.command("create-app", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
+@click.option("--stack-id", type=RECORD_ID, required=True)
 @model_options(AppSpec, required=("name",))
 @click.pass_context
 def create_app(ctx: click.Context, stack_id: str, **values: Any) -> None:
@@ -23,8 +30,8 @@ def create_app(ctx: click.Context, stack_id: str, **values: Any) -> None:
 
 
 @click.command("describe-apps", cls=AwsStyleCommand)
-@click.option("--stack-id")
-@list_option("--app-ids")
+@click.option("--stack-id", type=RECORD_ID)
+@list_option("--app-ids", type=RECORD_ID)
 @click.pass_context
 def describe_apps(ctx: click.Context, stack_id: str | None, app_ids: tuple[str, ...]) -> None:
     """Describe the apps of a stack, or the apps named (protected values filtered)."""
@@ -32,7 +39,7 @@ def describe_apps(ctx: click.Context, stack_id: str | None, app_ids: tuple[str, 
 
 
 @click.command("update-app", cls=AwsStyleCommand)
-@click.option("--app-id", required=True)
+@click.option("--app-id", type=RECORD_ID, required=True)
 @model_options(AppSpec, exclude=("shortname",))
 @click.pass_context
 def update_app(ctx: click.Context, app_id: str, **values: Any) -> None:
@@ -42,7 +49,7 @@ def update_app(ctx: click.Context, app_id: str, **values: Any) -> None:
 
 
 @click.command("delete-app", cls=AwsStyleCommand)
-@click.option("--app-id", required=True)
+@click.option("--app-id", type=RECORD_ID, required=True)
 @click.pass_context
 def delete_app(ctx: click.Context, app_id: str) -> None:
     """Undeploy an app from its instances, then delete it and its protected values."""

@@ -9,12 +9,12 @@ import click
 
 from stackops.cli.context import services, show
 from stackops.cli.output import note
-from stackops.cli.params import AwsStyleCommand, build, list_option, read_json
+from stackops.cli.params import RECORD_ID, AwsStyleCommand, build, list_option, read_json
 from stackops.errors import InvalidInput, StackopsError
 
 
 @click.command("set-time-based-auto-scaling")
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.option(
     "--auto-scaling-schedule",
     metavar="JSON",
@@ -39,7 +39,7 @@ def set_time_based_auto_scaling(
 
 
 @click.command("describe-time-based-auto-scaling", cls=AwsStyleCommand)
-@list_option("--instance-ids", required=True)
+@list_option("--instance-ids", type=RECORD_ID, required=True)
 @click.pass_context
 def describe_time_based_auto_scaling(ctx: click.Context, instance_ids: tuple[str, ...]) -> None:
     """The schedules of time-based instances."""
@@ -49,7 +49,7 @@ def describe_time_based_auto_scaling(ctx: click.Context, instance_ids: tuple[str
 
 
 @click.command("set-load-based-auto-scaling")
-@click.option("--layer-id", required=True)
+@click.option("--layer-id", type=RECORD_ID, required=True)
 @click.option("--enable/--no-enable", default=None, help="Turn load-based scaling on or off.")
 @click.option("--up-scaling", metavar="JSON", help="AutoScalingThresholds to start instances.")
 @click.option("--down-scaling", metavar="JSON", help="AutoScalingThresholds to stop instances.")
@@ -77,7 +77,7 @@ def set_load_based_auto_scaling(
 
 
 @click.command("describe-load-based-auto-scaling", cls=AwsStyleCommand)
-@list_option("--layer-ids", required=True)
+@list_option("--layer-ids", type=RECORD_ID, required=True)
 @click.pass_context
 def describe_load_based_auto_scaling(ctx: click.Context, layer_ids: tuple[str, ...]) -> None:
     """The load-based scaling of layers."""
@@ -101,7 +101,7 @@ def describe_load_based_auto_scaling(ctx: click.Context, layer_ids: tuple[str, .
     show_default=True,
     help="Seconds between rounds of the loop.",
 )
-@list_option("--stack-ids", help="Only these stacks (default: every stack).")
+@list_option("--stack-ids", type=RECORD_ID, help="Only these stacks (default: every stack).")
 @click.option("--dry-run", is_flag=True, help="Decide and show, start and stop nothing.")
 @click.option("--history", is_flag=True, help="Show the recorded scaling actions instead.")
 @click.option(

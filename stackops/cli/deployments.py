@@ -8,15 +8,24 @@ import click
 
 from stackops.cli.context import services, show
 from stackops.cli.output import note
-from stackops.cli.params import AwsStyleCommand, build, list_option, read_json
+from stackops.cli.params import (
+    RECORD_ID,
+    AwsStyleCommand,
+    build,
+    list_option,
+    read_json,
+    read_option_text,
+)
 
 if TYPE_CHECKING:
     from stackops.model.deployments import Deployment
 
 
 @click.command("create-deployment", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
-@click.option("--app-id", help="The app (deploy, rollback, undeploy, start, stop, restart).")
+@click.option("--stack-id", type=RECORD_ID, required=True)
+@click.option(
+    "--app-id", type=RECORD_ID, help="The app (deploy, rollback, undeploy, start, stop, restart)."
+)
 @click.option(
     "--command",
     "command_json",
@@ -24,8 +33,12 @@ if TYPE_CHECKING:
     metavar="JSON",
     help='OpsWorks DeploymentCommand: {"Name": "deploy", "Args": {"migrate": ["true"]}}.',
 )
-@list_option("--instance-ids", help="Instances to run on (default: the app's online instances).")
-@list_option("--layer-ids", help="Run on the online instances of these layers.")
+@list_option(
+    "--instance-ids",
+    type=RECORD_ID,
+    help="Instances to run on (default: the app's online instances).",
+)
+@list_option("--layer-ids", type=RECORD_ID, help="Run on the online instances of these layers.")
 @click.option("--custom-json", metavar="JSON", help="Merged over the stack's and layers'.")
 @click.option("--comment")
 @click.option("--strategy", help="all_at_once (default), rolling, pilot or half.")
@@ -74,7 +87,10 @@ def create_deployment(
     from stackops.model.validation import parse_custom_json
 
     command = build(DeploymentCommand, read_json("--command", command_json), "--command")
-    extra = parse_custom_json(custom_json, "--custom-json") if custom_json else {}
+    extra = {}
+    if custom_json:
+        text, source = read_option_text("--custom-json", custom_json)
+        extra = parse_custom_json(text, source)
     svc = services(ctx)
     result = create(
         svc,
@@ -136,9 +152,9 @@ def _progress(deployment: Deployment, stalled: float) -> None:
 
 
 @click.command("describe-deployments", cls=AwsStyleCommand)
-@click.option("--stack-id")
-@click.option("--app-id")
-@list_option("--deployment-ids")
+@click.option("--stack-id", type=RECORD_ID)
+@click.option("--app-id", type=RECORD_ID)
+@list_option("--deployment-ids", type=RECORD_ID)
 @click.pass_context
 def describe_deployments(
     ctx: click.Context, stack_id: str | None, app_id: str | None, deployment_ids: tuple[str, ...]
@@ -150,7 +166,7 @@ def describe_deployments(
 
 
 @click.command("continue-deployment")
-@click.option("--deployment-id", required=True)
+@click.option("--deployment-id", type=RECORD_ID, required=True)
 @click.pass_context
 def continue_deployment(ctx: click.Context, deployment_id: str) -> None:
     """Let a paused (half) deployment deploy the rest."""
@@ -160,7 +176,7 @@ def continue_deployment(ctx: click.Context, deployment_id: str) -> None:
 
 
 @click.command("abort-deployment")
-@click.option("--deployment-id", required=True)
+@click.option("--deployment-id", type=RECORD_ID, required=True)
 @click.pass_context
 def abort_deployment(ctx: click.Context, deployment_id: str) -> None:
     """Stop a deployment and switch the instances it switched back."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from stackops.cli.context import options, services, show
-from stackops.cli.params import AwsStyleCommand, list_option
+from stackops.cli.params import RECORD_ID, AwsStyleCommand, LocalPath, list_option
 from stackops.config import state_home
 
 
@@ -28,7 +28,7 @@ from stackops.config import state_home
     "--cookbooks",
     "cookbooks",
     multiple=True,
-    type=click.Path(path_type=Path),
+    type=LocalPath(exists=True, file_okay=False, path_type=Path),
     help="Cookbook folders searched before ./recipes and the built-in cookbook.",
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=8, show_default=True)
@@ -109,9 +109,9 @@ def dispatch(
 
 
 @click.command("describe-commands", cls=AwsStyleCommand)
-@click.option("--instance-id")
-@list_option("--command-ids")
-@click.option("--deployment-id")
+@click.option("--instance-id", type=RECORD_ID)
+@list_option("--command-ids", type=RECORD_ID)
+@click.option("--deployment-id", type=RECORD_ID)
 @click.pass_context
 def describe_commands(
     ctx: click.Context,
@@ -126,7 +126,7 @@ def describe_commands(
 
 
 @click.command("logs")
-@click.argument("command_id")
+@click.argument("command_id", type=RECORD_ID)
 @click.pass_context
 def logs(ctx: click.Context, command_id: str) -> None:
     """The converge report of one command (text; --output json for the whole record)."""

@@ -6,12 +6,12 @@ import click
 
 from stackops.api import eips as api
 from stackops.cli.context import services, show
-from stackops.cli.params import AwsStyleCommand, list_option
+from stackops.cli.params import RECORD_ID, AwsStyleCommand, list_option
 
 
 @click.command("register-elastic-ip", cls=AwsStyleCommand)
 @click.option("--elastic-ip", required=True, help="An allocated Elastic IP address.")
-@click.option("--stack-id", required=True)
+@click.option("--stack-id", type=RECORD_ID, required=True)
 @click.pass_context
 def register_elastic_ip(ctx: click.Context, elastic_ip: str, stack_id: str) -> None:
     """Register an Elastic IP with a stack (one stack at a time)."""
@@ -29,7 +29,7 @@ def deregister_elastic_ip(ctx: click.Context, elastic_ip: str) -> None:
 
 @click.command("associate-elastic-ip", cls=AwsStyleCommand)
 @click.option("--elastic-ip", required=True)
-@click.option("--instance-id", help="The instance (of the address's stack).")
+@click.option("--instance-id", type=RECORD_ID, help="The instance (of the address's stack).")
 @click.pass_context
 def associate_elastic_ip(ctx: click.Context, elastic_ip: str, instance_id: str | None) -> None:
     """Associate a registered Elastic IP with an instance (again at every boot)."""
@@ -57,8 +57,8 @@ def update_elastic_ip(ctx: click.Context, elastic_ip: str, name: str | None) -> 
 
 
 @click.command("describe-elastic-ips", cls=AwsStyleCommand)
-@click.option("--instance-id")
-@click.option("--stack-id")
+@click.option("--instance-id", type=RECORD_ID)
+@click.option("--stack-id", type=RECORD_ID)
 @list_option("--ips")
 @click.pass_context
 def describe_elastic_ips(

@@ -6,12 +6,12 @@ import click
 
 from stackops.api import elb as api
 from stackops.cli.context import services, show
-from stackops.cli.params import AwsStyleCommand, list_option
+from stackops.cli.params import RECORD_ID, AwsStyleCommand, list_option
 
 
 @click.command("attach-elastic-load-balancer", cls=AwsStyleCommand)
 @click.option("--elastic-load-balancer-name", required=True, help="A Classic Load Balancer.")
-@click.option("--layer-id", required=True)
+@click.option("--layer-id", type=RECORD_ID, required=True)
 @click.pass_context
 def attach_elastic_load_balancer(
     ctx: click.Context, elastic_load_balancer_name: str, layer_id: str
@@ -23,7 +23,7 @@ def attach_elastic_load_balancer(
 
 @click.command("detach-elastic-load-balancer", cls=AwsStyleCommand)
 @click.option("--elastic-load-balancer-name", required=True)
-@click.option("--layer-id", required=True)
+@click.option("--layer-id", type=RECORD_ID, required=True)
 @click.pass_context
 def detach_elastic_load_balancer(
     ctx: click.Context, elastic_load_balancer_name: str, layer_id: str
@@ -34,8 +34,8 @@ def detach_elastic_load_balancer(
 
 
 @click.command("describe-elastic-load-balancers", cls=AwsStyleCommand)
-@click.option("--stack-id")
-@list_option("--layer-ids")
+@click.option("--stack-id", type=RECORD_ID)
+@list_option("--layer-ids", type=RECORD_ID)
 @click.pass_context
 def describe_elastic_load_balancers(
     ctx: click.Context, stack_id: str | None, layer_ids: tuple[str, ...]

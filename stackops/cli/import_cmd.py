@@ -6,13 +6,17 @@ from pathlib import Path
 
 import click
 
+from stackops.cli.params import RECORD_ID
+
 
 @click.command("import-opsworks")
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="Default: stacks/<name>.yaml."
 )
-@click.option("--stack-id", help="Which stack, when the saved answers hold several.")
+@click.option(
+    "--stack-id", type=RECORD_ID, help="Which stack, when the saved answers hold several."
+)
 @click.option(
     "--adopt-instances",
     is_flag=True,

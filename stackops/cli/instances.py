@@ -10,14 +10,21 @@ import click
 from stackops.api import instances as api
 from stackops.cli.context import services, show
 from stackops.cli.output import note
-from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
+from stackops.cli.params import (
+    RECORD_ID,
+    AwsStyleCommand,
+    build,
+    given_fields,
+    list_option,
+    model_options,
+)
 from stackops.errors import InvalidInput
 from stackops.model.resources import Instance, InstanceSpec
 
 
 @click.command("create-instance", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
-@list_option("--layer-ids", required=True, help="Layers the instance belongs to.")
+@click.option("--stack-id", type=RECORD_ID, required=True)
+@list_option("--layer-ids", type=RECORD_ID, required=True, help="Layers the instance belongs to.")
 @model_options(InstanceSpec, required=("instance_type",))
 @click.pass_context
 def create_instance(
@@ -29,9 +36,9 @@ def create_instance(
 
 
 @click.command("describe-instances", cls=AwsStyleCommand)
-@click.option("--stack-id")
-@click.option("--layer-id")
-@list_option("--instance-ids")
+@click.option("--stack-id", type=RECORD_ID)
+@click.option("--layer-id", type=RECORD_ID)
+@list_option("--instance-ids", type=RECORD_ID)
 @click.pass_context
 def describe_instances(
     ctx: click.Context, stack_id: str | None, layer_id: str | None, instance_ids: tuple[str, ...]
@@ -42,8 +49,8 @@ def describe_instances(
 
 
 @click.command("update-instance", cls=AwsStyleCommand)
-@click.option("--instance-id", required=True)
-@list_option("--layer-ids", help="The instance's layers (replaces the list).")
+@click.option("--instance-id", type=RECORD_ID, required=True)
+@list_option("--layer-ids", type=RECORD_ID, help="The instance's layers (replaces the list).")
 @model_options(InstanceSpec)
 @click.pass_context
 def update_instance(
@@ -58,7 +65,7 @@ def update_instance(
 
 
 @click.command("delete-instance", cls=AwsStyleCommand)
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.option(
     "--delete-elastic-ip/--no-delete-elastic-ip",
     default=False,
@@ -107,7 +114,7 @@ def wait_options(verb: str, goal: str) -> Callable[[Callable[..., Any]], Callabl
 
 
 @click.command("start-instance", cls=AwsStyleCommand)
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @wait_options("setup and deploy, then online", "online")
 @click.pass_context
 def start_instance(ctx: click.Context, instance_id: str, wait: bool, wait_timeout: float) -> None:
@@ -120,7 +127,7 @@ def start_instance(ctx: click.Context, instance_id: str, wait: bool, wait_timeou
 
 
 @click.command("stop-instance", cls=AwsStyleCommand)
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.option(
     "--force/--no-force",
     default=False,
@@ -166,7 +173,7 @@ def _progress(instance: Instance, stalled: float) -> None:
 
 
 @click.command("reboot-instance", cls=AwsStyleCommand)
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.pass_context
 def reboot_instance(ctx: click.Context, instance_id: str) -> None:
     """Reboot an online instance."""
@@ -175,7 +182,7 @@ def reboot_instance(ctx: click.Context, instance_id: str) -> None:
 
 
 @click.command("get-hostname-suggestion", cls=AwsStyleCommand)
-@click.option("--layer-id", required=True)
+@click.option("--layer-id", type=RECORD_ID, required=True)
 @click.pass_context
 def get_hostname_suggestion(ctx: click.Context, layer_id: str) -> None:
     """The next hostname for a layer, by the stack's hostname theme."""

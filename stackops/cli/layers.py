@@ -8,7 +8,14 @@ import click
 
 from stackops.api import layers as api
 from stackops.cli.context import services, show
-from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
+from stackops.cli.params import (
+    RECORD_ID,
+    AwsStyleCommand,
+    build,
+    given_fields,
+    list_option,
+    model_options,
+)
 from stackops.model.resources import LayerSpec
 
 # Set by their own verbs, as in OpsWorks (attach-elastic-load-balancer), not by options here.
@@ -16,7 +23,7 @@ LAYER_VERB_ONLY = ("elastic_load_balancer",)
 
 
 @click.command("create-layer", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
+@click.option("--stack-id", type=RECORD_ID, required=True)
 @model_options(LayerSpec, exclude=LAYER_VERB_ONLY, required=("type", "name", "shortname"))
 @click.pass_context
 def create_layer(ctx: click.Context, stack_id: str, **values: Any) -> None:
@@ -26,8 +33,8 @@ def create_layer(ctx: click.Context, stack_id: str, **values: Any) -> None:
 
 
 @click.command("describe-layers", cls=AwsStyleCommand)
-@click.option("--stack-id")
-@list_option("--layer-ids")
+@click.option("--stack-id", type=RECORD_ID)
+@list_option("--layer-ids", type=RECORD_ID)
 @click.pass_context
 def describe_layers(ctx: click.Context, stack_id: str | None, layer_ids: tuple[str, ...]) -> None:
     """Describe the layers of a stack, or the layers named."""
@@ -35,7 +42,7 @@ def describe_layers(ctx: click.Context, stack_id: str | None, layer_ids: tuple[s
 
 
 @click.command("update-layer", cls=AwsStyleCommand)
-@click.option("--layer-id", required=True)
+@click.option("--layer-id", type=RECORD_ID, required=True)
 @model_options(LayerSpec, exclude=("type", *LAYER_VERB_ONLY))
 @click.pass_context
 def update_layer(ctx: click.Context, layer_id: str, **values: Any) -> None:
@@ -45,7 +52,7 @@ def update_layer(ctx: click.Context, layer_id: str, **values: Any) -> None:
 
 
 @click.command("delete-layer", cls=AwsStyleCommand)
-@click.option("--layer-id", required=True)
+@click.option("--layer-id", type=RECORD_ID, required=True)
 @click.pass_context
 def delete_layer(ctx: click.Context, layer_id: str) -> None:
     """Delete a layer that has no instances."""

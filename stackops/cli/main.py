@@ -134,10 +134,25 @@ class LazyGroup(click.Group):
         as the aws CLI does, unless the command has an option of that name itself."""
         return super().parse_args(ctx, _hoist_global_options(self, ctx, args))
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: object,
+    ) -> click.Context:
+        """Parse the global options; a bad one is one line too (see OneLineUsageError)."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)  # type: ignore[arg-type]
+        except click.UsageError as exc:
+            raise OneLineUsageError.of(exc) from None
+
     def invoke(self, ctx: click.Context) -> object:
         """Run the command; the one place errors become a message and an exit status."""
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a sub-command's option or argument
+            raise OneLineUsageError.of(exc) from None
         except StackopsError as exc:
             if _debug(ctx):
                 raise
@@ -147,9 +162,30 @@ class LazyGroup(click.Group):
             # botocore errors that escaped an adapter: still one line, exit 1.
             if _debug(ctx) or not type(exc).__module__.startswith(("botocore", "boto3")):
                 raise
-            click.echo(f"stackops: error: AWS call failed: {exc}", err=True)
+            reason = " ".join(str(exc).split())[:300]
+            click.echo(f"stackops: error: AWS call failed: {reason}", err=True)
             ctx.exit(1)
         return None
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error shown as one line, like every other error of stackops (click's own
+    shows the usage and a blank line first)."""
+
+    @classmethod
+    def of(cls, exc: click.UsageError) -> OneLineUsageError:
+        if isinstance(exc, OneLineUsageError):
+            return exc
+        made = cls(exc.format_message(), exc.ctx)
+        made.exit_code = exc.exit_code
+        return made
+
+    def show(self, file: object = None) -> None:
+        message = " ".join(self.format_message().split())
+        where = f" (see '{self.ctx.command_path} -h')" if self.ctx is not None else ""
+        if "--help" in message:
+            where = ""
+        click.echo(f"stackops: error: {message}{where}", err=True)
 
 
 GLOBAL_VALUE_OPTIONS = frozenset(

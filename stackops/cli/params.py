@@ -4,22 +4,27 @@
 `--layer-ids L1 L2` for lists, `--enable-auto-healing/--no-enable-auto-healing`
 for booleans. One derivation serves create-*, update-* and clone-stack, so the
 verbs accept exactly the fields the model knows.
+
+Every value is checked where it comes in: JSON is read by the model's
+depth-safe reader (`file://` files at most 1 MiB of UTF-8), ids by `RECORD_ID`,
+seconds by `Seconds` (finite numbers only), so no option value can end in a
+traceback.
 """
 
 from __future__ import annotations
 
 import enum
-import json
+import math
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import click
 
 from stackops.api.records import describe_errors
-from stackops.cli.shorthand import list_value, read_text, structured_value
+from stackops.cli.shorthand import list_value, read_json, read_option_text, structured_value
 from stackops.errors import InvalidInput
 
 F = typing.TypeVar("F", bound=Callable[..., Any])
@@ -148,25 +153,6 @@ def _option(name: str, annotation: Any, required: bool, help_text: str | None) -
     return click.option(opt, name, required=required, metavar=meta, help=help_text)
 
 
-def read_json(option: str, text: str) -> Any:
-    """A JSON option value; `file://PATH` reads it from a file, as the aws CLI does."""
-    source = option
-    if text.startswith("file://"):
-        path = Path(text[len("file://") :])
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise InvalidInput(f"{option}: cannot read {path}: {exc.strerror}") from exc
-        source = f"{option} ({path})"
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            hint='give a JSON value, e.g. \'{"Key": "value"}\', or file://path.json',
-        ) from exc
-
-
 def given_fields(model: type, values: dict[str, Any]) -> dict[str, Any]:
     """The model fields the user actually gave, JSON options parsed."""
     data: dict[str, Any] = {}
@@ -178,14 +164,14 @@ def given_fields(model: type, values: dict[str, Any]) -> dict[str, Any]:
             continue
         style = field_style(info.annotation)
         if style == "list":
-            flat = [v for item in value for v in _split_list(item)]
+            flat = [v for item in value for v in _split_list(option_name(name), item)]
             data[name] = flat
         elif style == "json" and isinstance(value, tuple):
             data[name] = list_value(option_name(name), value)
         elif style == "json" and isinstance(value, str):
             # custom_json is kept as text: the model parses it and checks its size.
             data[name] = (
-                read_text(option_name(name), value)[0]
+                read_option_text(option_name(name), value)[0]
                 if name == "custom_json"
                 else structured_value(option_name(name), value)
             )
@@ -194,13 +180,68 @@ def given_fields(model: type, values: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _split_list(item: str) -> list[str]:
-    """A list element may itself be a JSON list, as the aws CLI allows."""
+def _split_list(option: str, item: str) -> list[str]:
+    """A list element may itself be a JSON list of strings, as the aws CLI allows."""
     if item.startswith("["):
-        parsed = read_json("list", item)
+        parsed = read_json(option, item)
         if isinstance(parsed, list):
-            return [str(v) for v in parsed]
+            for value in parsed:
+                if not isinstance(value, str):
+                    raise InvalidInput(
+                        f"{option}: {value!r} is not a string; a JSON list given here "
+                        'holds strings, like ["a", "b"]'
+                    )
+            return parsed
     return [item]
+
+
+class RecordIdType(click.ParamType):
+    """An id as stackops and OpsWorks make them (a UUID): 1..128 letters, digits and
+    `-_.:`. Anything else names nothing, so it is refused before any call."""
+
+    name = "id"
+    _PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, str) and self._PATTERN.fullmatch(value):
+            return value
+        self.fail(
+            f"{value!r} is not an id: ids are 1-128 letters, digits, '-', '_', '.' and ':' "
+            "(like 0c8e5a34-7b5e-4d5e-9a53-3c1f6a2b9d10); describe-* lists them",
+            param,
+            ctx,
+        )
+
+
+RECORD_ID = RecordIdType()
+
+
+class Ec2InstanceIdType(click.ParamType):
+    """An EC2 instance id: `i-` and 8 or 17 hexadecimal digits."""
+
+    name = "ec2-instance-id"
+    _PATTERN = re.compile(r"i-[0-9a-f]{8}([0-9a-f]{9})?")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, str) and self._PATTERN.fullmatch(value):
+            return value
+        self.fail(f"{value!r} is not an EC2 instance id (like i-0123456789abcdef0)", param, ctx)
+
+
+EC2_INSTANCE_ID = Ec2InstanceIdType()
+
+
+class Seconds(click.FloatRange):
+    """A number of seconds in a range; NaN and infinities are refused (click's FloatRange
+    lets NaN through every bound, and sleep(nan) raises)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
 
 
 def build(model: type, data: Any, option: str | None = None) -> Any:
@@ -212,3 +253,43 @@ def build(model: type, data: Any, option: str | None = None) -> Any:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
         raise InvalidInput(describe_errors(exc, option)) from None
+
+
+PATH_MAX = 4096
+NAME_MAX = 255
+
+
+class LocalPath(click.Path):
+    """click.Path that first refuses what no file system takes (a NUL, a name over 255
+    bytes, a path over 4096), so the value fails here, named, not deep in a run."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        if "\x00" in text:
+            self.fail(f"{text[:40]!r} holds a NUL character, which no path can", param, ctx)
+        longest = max((len(part.encode()) for part in text.split("/")), default=0)
+        if len(text.encode()) > PATH_MAX or longest > NAME_MAX:
+            self.fail(
+                f"{text[:40]!r}... is too long for a path "
+                f"(at most {PATH_MAX} bytes, {NAME_MAX} per name)",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
+class HostnameType(click.ParamType):
+    """A host name label, checked by the model's rule before any call."""
+
+    name = "hostname"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from stackops.model.validation import validate_hostname
+
+        try:
+            return validate_hostname(str(value))
+        except InvalidInput as exc:
+            self.fail(exc.message, param, ctx)
+
+
+HOSTNAME = HostnameType()

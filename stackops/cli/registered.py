@@ -8,14 +8,20 @@ import click
 
 from stackops.api import registered as api
 from stackops.cli.context import services, show
-from stackops.cli.params import AwsStyleCommand, list_option
+from stackops.cli.params import EC2_INSTANCE_ID, HOSTNAME, RECORD_ID, AwsStyleCommand, list_option
 from stackops.cli.shorthand import structured_value
 
 
 @click.command("register-instance", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
-@click.option("--hostname", help="Default: its Name tag, else the stack's hostname theme.")
-@click.option("--ec2-instance-id", help="The EC2 instance to register (stackops extension).")
+@click.option("--stack-id", type=RECORD_ID, required=True)
+@click.option(
+    "--hostname", type=HOSTNAME, help="Default: its Name tag, else the stack's hostname theme."
+)
+@click.option(
+    "--ec2-instance-id",
+    type=EC2_INSTANCE_ID,
+    help="The EC2 instance to register (stackops extension).",
+)
 @click.option("--private-ip", help="Find the EC2 instance by its private IP address.")
 @click.option("--public-ip", help="Find the EC2 instance by its public IP address.")
 @click.option(
@@ -25,7 +31,9 @@ from stackops.cli.shorthand import structured_value
 )
 @click.option("--rsa-public-key", help="Refused: the OpsWorks agent's key exchange is not used.")
 @click.option("--rsa-public-key-fingerprint", help="Refused, as --rsa-public-key.")
-@list_option("--layer-ids", help="Assign it to these layers at once (stackops extension).")
+@list_option(
+    "--layer-ids", type=RECORD_ID, help="Assign it to these layers at once (stackops extension)."
+)
 @click.pass_context
 def register_instance(
     ctx: click.Context, stack_id: str, instance_identity: str | None, **values: Any
@@ -42,8 +50,8 @@ def register_instance(
 
 
 @click.command("assign-instance", cls=AwsStyleCommand)
-@click.option("--instance-id", required=True)
-@list_option("--layer-ids", required=True, help="Custom layers to put it in.")
+@click.option("--instance-id", type=RECORD_ID, required=True)
+@list_option("--layer-ids", type=RECORD_ID, required=True, help="Custom layers to put it in.")
 @click.pass_context
 def assign_instance(ctx: click.Context, instance_id: str, layer_ids: tuple[str, ...]) -> None:
     """Put a registered instance in layers: the dispatcher sets it up, then configures."""
@@ -52,7 +60,7 @@ def assign_instance(ctx: click.Context, instance_id: str, layer_ids: tuple[str, 
 
 
 @click.command("unassign-instance", cls=AwsStyleCommand)
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.pass_context
 def unassign_instance(ctx: click.Context, instance_id: str) -> None:
     """Take a registered instance out of all its layers (it stays registered)."""
@@ -61,7 +69,7 @@ def unassign_instance(ctx: click.Context, instance_id: str) -> None:
 
 
 @click.command("deregister-instance", cls=AwsStyleCommand)
-@click.option("--instance-id", required=True)
+@click.option("--instance-id", type=RECORD_ID, required=True)
 @click.pass_context
 def deregister_instance(ctx: click.Context, instance_id: str) -> None:
     """Forget a registered instance; its EC2 instance keeps running, untagged."""

@@ -24,25 +24,42 @@ from typing import Any
 import click
 
 from stackops.errors import InvalidInput
+from stackops.model.jsontext import decode_utf8, load_json
 
 CLI_INPUT = "--cli-input-json"
 _KEY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_.:-]*)\s*=")
 
 
-def read_text(option: str, text: str) -> tuple[str, str]:
-    """The value text, read from the file when given as `file://PATH`, and where it came from."""
+OPTION_FILE_MAX_BYTES = 1024 * 1024
+
+
+def read_option_text(option: str, text: str) -> tuple[str, str]:
+    """(text, source) of an option value; `file://PATH` reads it from a file (at most
+    1 MiB of UTF-8), as the aws CLI does. `source` names the option and the file."""
     if not text.startswith("file://"):
         return text, option
     path = Path(text[len("file://") :]).expanduser()
+    source = f"{option} ({path})"
     try:
-        return path.read_text(), f"{option} ({path})"
-    except OSError as exc:
-        raise InvalidInput(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
+        with path.open("rb") as handle:
+            data = handle.read(OPTION_FILE_MAX_BYTES + 1)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = getattr(exc, "strerror", None) or exc
+        raise InvalidInput(f"{option}: cannot read {str(path)!r}: {reason}") from None
+    if len(data) > OPTION_FILE_MAX_BYTES:
+        raise InvalidInput(f"{source}: larger than {OPTION_FILE_MAX_BYTES} bytes")
+    return decode_utf8(data, source), source
+
+
+def read_json(option: str, text: str) -> Any:
+    """A JSON option value (or `file://PATH`), read without any risk to the process."""
+    text, source = read_option_text(option, text)
+    return load_json(text, source)
 
 
 def structured_value(option: str, text: str) -> Any:
     """A structure or list given as JSON or shorthand (or `file://` holding either)."""
-    text, source = read_text(option, text)
+    text, source = read_option_text(option, text)
     stripped = text.strip()
     if stripped.startswith(("{", "[", '"')) or stripped in ("null", "true", "false"):
         return _json(source, stripped)
@@ -50,14 +67,7 @@ def structured_value(option: str, text: str) -> Any:
 
 
 def _json(source: str, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"{source}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            hint='give JSON (\'{"Key": "value"}\'), shorthand (Key=value,Other=value) '
-            "or file://path.json",
-        ) from None
+    return load_json(text, source)
 
 
 def list_value(option: str, values: Sequence[str]) -> list[Any]:
@@ -214,7 +224,7 @@ def expand_cli_input(command: click.Command, args: list[str]) -> list[str]:
     if position is None:
         return args
     rest = args[:position] + args[position + (1 if "=" in args[position] else 2) :]
-    value, source = read_text(CLI_INPUT, text or "")
+    value, source = read_option_text(CLI_INPUT, text or "")
     request = _json(source, value)
     if not isinstance(request, dict):
         raise InvalidInput(f"{source}: give a JSON object of request parameters")

@@ -6,7 +6,6 @@ heavy (no boto3, pydantic or yaml unless asked for).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,30 +15,44 @@ from click.core import ParameterSource
 
 from stackops.cli.main import GlobalOptions
 from stackops.cli.output import emit
+from stackops.cli.params import LocalPath, Seconds
 from stackops.errors import InvalidInput, StackopsError
 
 OUTPUT_CHOICES = click.Choice(["json", "table", "yaml"])
 
 
+NODE_FILE_MAX_BYTES = 16 * 1024 * 1024
+
+
 def load_node(source: str | None) -> dict[str, Any]:
-    """Node attributes from a JSON file ('-': stdin); InvalidInput naming file:line:column."""
+    """Node attributes from a JSON file ('-': stdin); InvalidInput naming file:line:column.
+
+    Read as any user JSON is (`stackops.model.jsontext`): at most 16 MiB of UTF-8,
+    nesting refused past 32 levels before decoding, no NUL in any key or value."""
+    from stackops.model.jsontext import check_tree, decode_utf8, load_json
+
     if source is None:
         return {}
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"-j {source}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"-j {source}: cannot read it: {exc}") from None
     name = "stdin" if source == "-" else source
     try:
-        node = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+        if source == "-":
+            data = sys.stdin.buffer.read(NODE_FILE_MAX_BYTES + 1)
+        else:
+            with Path(source).open("rb") as handle:
+                data = handle.read(NODE_FILE_MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise InvalidInput(f"-j {source}: no such file") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = getattr(exc, "strerror", None) or exc
+        raise InvalidInput(f"-j {source!r}: cannot read it: {reason}") from None
+    if len(data) > NODE_FILE_MAX_BYTES:
+        raise InvalidInput(f"{name}: larger than {NODE_FILE_MAX_BYTES} bytes")
+    node = load_json(decode_utf8(data, name), name, is_file=True)
     if not isinstance(node, dict):
         raise InvalidInput(
             f"{name}: node attributes must be a JSON object ({{...}}), not {type(node).__name__}"
         )
+    check_tree(node, f"{name}: node")
     return node
 
 
@@ -68,7 +81,7 @@ def output_format(ctx: click.Context, local: str | None) -> str:
 )
 @click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=LocalPath(file_okay=False, path_type=Path),
     default=Path("/"),
     show_default=True,
     help="Folder every path of the recipes resolves under.",
@@ -77,13 +90,13 @@ def output_format(ctx: click.Context, local: str | None) -> str:
     "--cookbooks",
     "cookbook_dirs",
     multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    type=LocalPath(file_okay=False, exists=True, path_type=Path),
     help="A folder of cookbooks, searched before ./recipes and the built-in ones (repeatable).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Report what would change, with diffs; change nothing."
 )
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds for the run.")
+@click.option("--timeout", type=Seconds(min=0, min_open=True), help="Seconds for the run.")
 @click.option("-v", "--verbose", is_flag=True, help="List unchanged resources too.")
 @click.option("--output", type=OUTPUT_CHOICES, help="json or yaml: the run report as data.")
 @click.pass_context
@@ -128,7 +141,7 @@ def recipes() -> None:
     "--cookbooks",
     "cookbook_dirs",
     multiple=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    type=LocalPath(file_okay=False, exists=True, path_type=Path),
     help="A folder of cookbooks, searched before ./recipes and the built-in ones (repeatable).",
 )
 @click.option("--output", type=OUTPUT_CHOICES, help="json, table or yaml (default: table).")

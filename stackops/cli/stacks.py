@@ -10,7 +10,14 @@ from stackops.api import instances as instance_api
 from stackops.api import stacks as api
 from stackops.cli.context import services, show
 from stackops.cli.output import note
-from stackops.cli.params import AwsStyleCommand, build, given_fields, list_option, model_options
+from stackops.cli.params import (
+    RECORD_ID,
+    AwsStyleCommand,
+    build,
+    given_fields,
+    list_option,
+    model_options,
+)
 from stackops.errors import InvalidInput
 from stackops.model.resources import StackSpec
 
@@ -44,7 +51,7 @@ def create_stack(ctx: click.Context, **values: Any) -> None:
 
 
 @click.command("describe-stacks", cls=AwsStyleCommand)
-@list_option("--stack-ids", help="Stack ids (default: every stack).")
+@list_option("--stack-ids", type=RECORD_ID, help="Stack ids (default: every stack).")
 @click.pass_context
 def describe_stacks(ctx: click.Context, stack_ids: tuple[str, ...]) -> None:
     """Describe stacks."""
@@ -52,7 +59,7 @@ def describe_stacks(ctx: click.Context, stack_ids: tuple[str, ...]) -> None:
 
 
 @click.command("update-stack", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
+@click.option("--stack-id", type=RECORD_ID, required=True)
 @model_options(StackSpec, exclude=("region",))
 @click.pass_context
 def update_stack(ctx: click.Context, stack_id: str, **values: Any) -> None:
@@ -62,7 +69,7 @@ def update_stack(ctx: click.Context, stack_id: str, **values: Any) -> None:
 
 
 @click.command("delete-stack", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
+@click.option("--stack-id", type=RECORD_ID, required=True)
 @click.pass_context
 def delete_stack(ctx: click.Context, stack_id: str) -> None:
     """Delete a stack that has no instances, apps or layers left."""
@@ -71,8 +78,8 @@ def delete_stack(ctx: click.Context, stack_id: str) -> None:
 
 
 @click.command("clone-stack", cls=AwsStyleCommand)
-@click.option("--source-stack-id", required=True)
-@list_option("--clone-app-ids", help="Apps of the source stack to copy.")
+@click.option("--source-stack-id", type=RECORD_ID, required=True)
+@list_option("--clone-app-ids", type=RECORD_ID, help="Apps of the source stack to copy.")
 @click.option(
     "--clone-permissions/--no-clone-permissions",
     default=False,
@@ -99,7 +106,7 @@ def clone_stack(
 
 
 @click.command("describe-stack-summary", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
+@click.option("--stack-id", type=RECORD_ID, required=True)
 @click.pass_context
 def describe_stack_summary(ctx: click.Context, stack_id: str) -> None:
     """Counts of a stack's layers, apps and instances by status."""
@@ -107,7 +114,7 @@ def describe_stack_summary(ctx: click.Context, stack_id: str) -> None:
 
 
 @click.command("start-stack", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
+@click.option("--stack-id", type=RECORD_ID, required=True)
 @click.pass_context
 def start_stack(ctx: click.Context, stack_id: str) -> None:
     """Start every stopped 24/7 instance of a stack (OpsWorks answers nothing; stderr lists them;
@@ -117,7 +124,7 @@ def start_stack(ctx: click.Context, stack_id: str) -> None:
 
 
 @click.command("stop-stack", cls=AwsStyleCommand)
-@click.option("--stack-id", required=True)
+@click.option("--stack-id", type=RECORD_ID, required=True)
 @click.pass_context
 def stop_stack(ctx: click.Context, stack_id: str) -> None:
     """Stop every running instance of a stack (OpsWorks answers nothing; stderr lists them)."""

@@ -12,12 +12,13 @@ import click
 
 from stackops.cli.context import names, session, show
 from stackops.cli.output import note
+from stackops.cli.params import Seconds
 
 
 @click.command()
 @click.option(
     "--interval",
-    type=click.FloatRange(min=0.1),
+    type=Seconds(min=0.1),
     default=2.0,
     show_default=True,
     help="Seconds from one poll to the next.",

@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from stackops.errors import InvalidInput
+from stackops.model.health import HealthCheckSpec, build_health_check
 
 DEFAULT_HTTP_PORT = 80
 MAX_BODY = 65536  # bytes of a response body (or command output) looked at
@@ -94,48 +95,14 @@ class HealthCheck:
         return "command" if self.command is not None else "http"
 
 
-_FIELDS = tuple(field.name for field in fields(HealthCheck))
-
-
-def parse_health_check(config: Mapping[str, Any] | None) -> HealthCheck | None:
-    """The check an app's `health_check` setting describes; None when it has none."""
+def parse_health_check(config: HealthCheckSpec | Mapping[str, Any] | None) -> HealthCheck | None:
+    """The check an app's `health_check` describes (the model's `HealthCheckSpec`, or a
+    mapping validated by it: one set of rules at the door and here); None when it has none."""
     if config is None:
         return None
-    if not isinstance(config, Mapping):
-        raise InvalidInput(
-            f"health_check must be a mapping like {{'path': '/health', 'port': 8080}}, "
-            f"not {type(config).__name__}"
-        )
-    unknown = [key for key in config if key not in _FIELDS]
-    if unknown:
-        raise InvalidInput(
-            f"health_check has unknown field(s) {', '.join(map(repr, unknown))}; "
-            f"valid fields: {', '.join(_FIELDS)}"
-        )
-    if "command" in config and "expect_status" in config:
-        raise InvalidInput("health_check.expect_status applies to HTTP checks, not to a command")
-    values: dict[str, Any] = {}
-    for key, value in config.items():
-        if key in ("path", "expect_text"):
-            values[key] = _typed(key, value, str, "a string")
-        elif key in ("port", "expect_status", "retries"):
-            values[key] = _typed(key, value, int, "a whole number")
-        elif key in ("interval", "timeout"):
-            values[key] = float(_typed(key, value, (int, float), "a number of seconds"))
-        elif key == "command":
-            if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
-                raise InvalidInput(
-                    "health_check.command must be a list of strings (an argv, run without "
-                    'a shell), like ["curl", "-f", "http://localhost:8080/health"]'
-                )
-            values[key] = list(value)
-    return HealthCheck(**values)
-
-
-def _typed(key: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise InvalidInput(f"health_check.{key} must be {what}, not {value!r}")
-    return value
+    if not isinstance(config, HealthCheckSpec):
+        config = build_health_check(config)
+    return HealthCheck(**config.runtime_fields())
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,7 @@ def _deploy_attributes(
         "migrate_command": list(app.migrate_command) if app.migrate_command else None,
         "keep_releases": KEEP_RELEASES,
         "domains": list(app.domains),
-        "health_check": copy.deepcopy(app.health_check),
+        "health_check": app.health_check.model_dump(mode="json") if app.health_check else None,
         **_app_settings(app, secret_prefix),
     }
 

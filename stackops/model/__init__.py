@@ -1,43 +1,54 @@
 """The stackops model: specs and records of stacks, layers, apps and instances.
 
 Pure: no AWS, no boto3; of stackops it imports only `stackops.errors`.
+
+Names are loaded on first use (PEP 562), so the pure checks of user input
+(`stackops.model.jsontext`, `stackops.model.text`) stay importable without
+pydantic: `stackops solo` reads its node JSON with them and starts fast.
 """
 
 from __future__ import annotations
 
-from stackops.model import validation
-from stackops.model.enums import (
-    AppType,
-    Architecture,
-    AutoScalingType,
-    DeploymentCommandName,
-    HostnameTheme,
-    InstanceStatus,
-    LayerType,
-    RootDeviceType,
-    SourceType,
-    VirtualizationType,
-)
-from stackops.model.resources import (
-    FILTERED,
-    STACKOPS_DEFAULT_RECIPES,
-    App,
-    AppSpec,
-    DataSource,
-    EnvironmentVariable,
-    Instance,
-    InstanceSpec,
-    Layer,
-    LayerSpec,
-    LifecycleEventConfiguration,
-    Recipes,
-    ShutdownEventConfiguration,
-    Source,
-    Stack,
-    StackConfigurationManager,
-    StackSpec,
-    summarize,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from stackops.model import validation
+    from stackops.model.enums import (
+        AppType,
+        Architecture,
+        AutoScalingType,
+        DeploymentCommandName,
+        HostnameTheme,
+        InstanceStatus,
+        LayerType,
+        RootDeviceType,
+        SourceType,
+        VirtualizationType,
+    )
+    from stackops.model.health import HealthCheckSpec
+    from stackops.model.resources import (
+        FILTERED,
+        STACKOPS_DEFAULT_RECIPES,
+        App,
+        AppSpec,
+        DataSource,
+        EnvironmentVariable,
+        Instance,
+        InstanceSpec,
+        Layer,
+        LayerSpec,
+        LifecycleEventConfiguration,
+        Recipes,
+        ShutdownEventConfiguration,
+        Source,
+        Stack,
+        StackConfigurationManager,
+        StackSpec,
+        summarize,
+    )
+
+_MODULES = ("stackops.model.resources", "stackops.model.enums", "stackops.model.health")
 
 __all__ = [
     "FILTERED",
@@ -50,6 +61,7 @@ __all__ = [
     "DataSource",
     "DeploymentCommandName",
     "EnvironmentVariable",
+    "HealthCheckSpec",
     "HostnameTheme",
     "Instance",
     "InstanceSpec",
@@ -70,3 +82,15 @@ __all__ = [
     "summarize",
     "validation",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that holds `name` when it is first asked for."""
+    if name == "validation":
+        return importlib.import_module("stackops.model.validation")
+    if name in __all__:
+        for module_name in _MODULES:
+            module = importlib.import_module(module_name)
+            if hasattr(module, name):
+                return getattr(module, name)
+    raise AttributeError(f"module 'stackops.model' has no attribute {name!r}")

@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_pascal
 
 from stackops.model import validation as v
 from stackops.model.enums import DeploymentCommandName, SourceType
-from stackops.model.fields import CustomJson, RecordId, Timestamp
+from stackops.model.fields import CustomJson, RecordId, Text, Timestamp
 from stackops.model.resources import OpsWorksModel, Source
 
 Cmd = DeploymentCommandName
@@ -168,7 +168,7 @@ class Deployment(OpsWorksModel):
     completed_at: Timestamp | None = None
     duration: int | None = Field(default=None, ge=0)
     """Seconds from creation to completion."""
-    comment: str | None = None
+    comment: Text | None = None
     command: DeploymentCommand
     status: DeploymentStatus = DeploymentStatus.running
     custom_json: CustomJson = {}

@@ -23,6 +23,7 @@ from stackops.model.attribute_keys import (
     check_attribute_keys,
 )
 from stackops.model.enums import VirtualizationType
+from stackops.model.fields import Line
 from stackops.model.operating_systems import operating_system
 from stackops.model.secret_ref import SecretRef, SecretText
 
@@ -90,11 +91,11 @@ def _keys(valid: tuple[str, ...]) -> AfterValidator:
     return AfterValidator(lambda value: v.as_value_error(check_attribute_keys, value, valid))
 
 
-AgentVersion = Annotated[str, AfterValidator(_agent_version)]
-ConfigurationManagerName = Annotated[str, AfterValidator(_stackops_manager)]
+AgentVersion = Annotated[Line, AfterValidator(_agent_version)]
+ConfigurationManagerName = Annotated[Line, AfterValidator(_stackops_manager)]
 NoOpsWorksSecurityGroups = Annotated[bool, AfterValidator(_no_opsworks_groups)]
 HvmOnly = Annotated[VirtualizationType, AfterValidator(_hvm)]
-OsName = Annotated[str, AfterValidator(_os_name)]
+OsName = Annotated[Line, AfterValidator(_os_name)]
 StackAttributes = Annotated[dict[str, str | None], _keys(STACK_ATTRIBUTE_KEYS)]
 AppAttributes = Annotated[dict[str, str | None], _keys(APP_ATTRIBUTE_KEYS)]
 LayerAttributes = Annotated[dict[str, SecretText | None], AfterValidator(_layer_attributes)]

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_pascal
 
+from stackops.model import deploysettings
 from stackops.model import opsworks_values as ow
 from stackops.model import unsupported as refused
 from stackops.model import validation as v
@@ -38,14 +39,16 @@ from stackops.model.enums import (
     SourceType,
 )
 from stackops.model.fields import (
-    AbsolutePath,
     AmiId,
+    Argv,
     Arn,
     AvailabilityZone,
     CustomJson,
+    DeployTo,
     DomainName,
     Hostname,
     InstanceType,
+    Line,
     Name,
     PackageName,
     RecipeName,
@@ -55,12 +58,16 @@ from stackops.model.fields import (
     Shortname,
     SubnetId,
     TargetGroupArn,
+    Text,
     Timestamp,
     VpcId,
 )
+from stackops.model.health import HealthCheckSpec
 from stackops.model.secret_ref import SecretRef, SecretText
 
 FILTERED = ow.FILTERED
+MAX_RECIPES = 100
+"""Recipes a layer may list per lifecycle event."""
 """What OpsWorks showed instead of a secret value."""
 
 
@@ -114,11 +121,11 @@ class Source(OpsWorksModel):
     """Where code comes from: a git or svn repository, an archive URL or an S3 object."""
 
     type: SourceType
-    url: str | None = Field(default=None, min_length=1)
-    username: str | None = None
+    url: Line | None = Field(default=None, min_length=1)
+    username: Line | None = None
     password: SecretText | None = Field(default=None, repr=False)
     ssh_key: SecretText | None = Field(default=None, repr=False)
-    revision: str | None = None
+    revision: Line | None = None
 
     @model_validator(mode="after")
     def _url_required(self) -> Self:
@@ -132,17 +139,18 @@ class Source(OpsWorksModel):
                 f"a {self.type.value} source needs a url "
                 "(like s3://bucket/app.tar.gz, https://host/app.tar.gz or a git URL)"
             )
+        v.as_value_error(deploysettings.validate_source_url, self.type.value, self.url)
         return self
 
 
 class Recipes(OpsWorksModel):
     """Recipes per lifecycle event, each `cookbook::recipe` (or `cookbook` for its default)."""
 
-    setup: list[RecipeName] = []
-    configure: list[RecipeName] = []
-    deploy: list[RecipeName] = []
-    undeploy: list[RecipeName] = []
-    shutdown: list[RecipeName] = []
+    setup: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
+    configure: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
+    deploy: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
+    undeploy: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
+    shutdown: list[RecipeName] = Field(default=[], max_length=MAX_RECIPES)
 
 
 STACKOPS_DEFAULT_RECIPES = Recipes(
@@ -158,7 +166,7 @@ STACKOPS_DEFAULT_RECIPES = Recipes(
 class EnvironmentVariable(OpsWorksModel):
     """One app environment variable; `secure` hides its value in API output."""
 
-    key: str
+    key: Line
     value: SecretText = ""
     """The value, or {"ssm": "/param"}: kept in your parameter, read when recipes run."""
     secure: bool = False
@@ -204,7 +212,7 @@ class StackConfigurationManager(OpsWorksModel):
     """The configuration manager; always stackops's own recipe engine."""
 
     name: ow.ConfigurationManagerName = "stackops"
-    version: str = "1"
+    version: Line = "1"
 
 
 class SslConfiguration(OpsWorksModel):
@@ -221,7 +229,7 @@ class DataSource(OpsWorksModel):
 
     type: ow.DataSourceType | None = None
     arn: Arn | None = None
-    database_name: str | None = None
+    database_name: Line | None = None
 
 
 class StackSpec(OpsWorksModel):
@@ -242,7 +250,7 @@ class StackSpec(OpsWorksModel):
     use_custom_cookbooks: bool = False
     use_opsworks_security_groups: ow.NoOpsWorksSecurityGroups = False
     custom_cookbooks_source: Source | None = None
-    default_ssh_key_name: str | None = None
+    default_ssh_key_name: Line | None = None
     default_root_device_type: RootDeviceType = RootDeviceType.ebs
     agent_version: ow.AgentVersion | None = None
     default_ami_id: AmiId | None = None
@@ -314,8 +322,8 @@ class LayerSpec(OpsWorksModel):
     attributes: ow.LayerAttributes = {}
     custom_instance_profile_arn: Arn | None = None
     custom_json: CustomJson = {}
-    custom_security_group_ids: list[SecurityGroupId] = []
-    packages: list[PackageName] = []
+    custom_security_group_ids: list[SecurityGroupId] = Field(default=[], max_length=16)
+    packages: list[PackageName] = Field(default=[], max_length=200)
     enable_auto_healing: bool = True
     auto_assign_elastic_ips: bool = False
     auto_assign_public_ips: bool = True
@@ -363,6 +371,10 @@ def derive_shortname(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
+APP_SOURCE_TYPES = (SourceType.s3, SourceType.archive, SourceType.git)
+"""The app source types a deployment can fetch (svn is refused at the door)."""
+
+
 class AppSpec(OpsWorksModel):
     """What a user sets on an app (OpsWorks `CreateAppRequest`, plus deploy extensions).
 
@@ -372,22 +384,22 @@ class AppSpec(OpsWorksModel):
 
     shortname: Shortname
     name: Name
-    description: str | None = None
+    description: Text | None = None
     type: AppType = AppType.other
     app_source: Source | None = None
-    domains: list[DomainName] = []
+    domains: list[DomainName] = Field(default=[], max_length=100)
     enable_ssl: bool = False
     ssl_configuration: SslConfiguration | None = None
     attributes: ow.AppAttributes = {}
     environment: list[EnvironmentVariable] = []
-    data_sources: list[DataSource] = []
-    deploy_to: AbsolutePath | None = None
+    data_sources: list[DataSource] = Field(default=[], max_length=10)
+    deploy_to: DeployTo | None = None
     """stackops extension: where releases go; `/srv/www/<shortname>` when not set."""
-    migrate_command: list[str] | None = Field(default=None, min_length=1)
+    migrate_command: Argv | None = None
     """stackops extension: argv run once per deployment before the switch."""
-    health_check: dict[str, Any] | None = None
+    health_check: HealthCheckSpec | None = None
     """stackops extension: e.g. {"path": "/health", "port": 8080} or {"command": [...]}."""
-    layers: list[Shortname] = []
+    layers: list[Shortname] = Field(default=[], max_length=100)
     """stackops extension: shortnames of the layers whose instances get this app; empty means
     every layer (OpsWorks tied apps to layers by type; custom layers need it said)."""
 
@@ -399,13 +411,25 @@ class AppSpec(OpsWorksModel):
         if "shortname" not in data and "Shortname" not in data:
             name = data.get("name", data.get("Name"))
             if isinstance(name, str):
-                derived = derive_shortname(name)
+                derived = derive_shortname(name)[: v.SHORTNAME_MAX]
                 if not derived:
                     raise ValueError(
                         f"cannot derive a shortname from name {name!r}; give shortname"
                     )
                 data = {**data, "shortname": derived}
         return _default_name_from_shortname(data)
+
+    @field_validator("app_source")
+    @classmethod
+    def _deployable_source(cls, source: Source | None) -> Source | None:
+        if source is not None and source.type not in APP_SOURCE_TYPES:
+            kinds = " or ".join(t.value for t in APP_SOURCE_TYPES)
+            raise ValueError(
+                f"type {source.type.value!r} cannot be deployed yet: stackops deploys {kinds} "
+                "sources (a .tar.gz or .zip at an s3://, https:// or local address, or a git "
+                "repository with a revision)"
+            )
+        return source
 
     @field_validator("environment")
     @classmethod
@@ -455,7 +479,7 @@ class InstanceSpec(OpsWorksModel):
     hostname: Hostname | None = None
     os: ow.OsName | None = None
     ami_id: AmiId | None = None
-    ssh_key_name: str | None = None
+    ssh_key_name: Line | None = None
     availability_zone: AvailabilityZone | None = None
     subnet_id: SubnetId | None = None
     architecture: Architecture = Architecture.x86_64

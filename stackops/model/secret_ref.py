@@ -13,6 +13,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from stackops.model.fields import Text
+
 SSM_NAME_PATTERN = r"[A-Za-z0-9_.\-/]{1,2048}"
 
 
@@ -42,5 +44,5 @@ def _text_or_ref(value: Any) -> Any:
     return value
 
 
-SecretText = Annotated[str | SecretRef, BeforeValidator(_text_or_ref)]
+SecretText = Annotated[Text | SecretRef, BeforeValidator(_text_or_ref)]
 """A secret given as its value or as a reference to the parameter that holds it."""

@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from stackops.errors import InvalidInput
 from stackops.model.fields import Hostname, Shortname
+from stackops.model.jsontext import decode_utf8
 from stackops.model.resources import AppSpec, InstanceSpec, LayerSpec, StackSpec
 from stackops.model.yamlsource import (
+    MAX_TEXT_CHARS,
     Problem,
     ProblemsError,
     describe_errors,
@@ -147,12 +149,14 @@ def parse_stack_file(text: str, source: str = "<stack file>") -> StackFile:
 def load_stack_file(path: Path) -> StackFile:
     """Read and validate a stack file; any problem raises InvalidInput naming FILE:LINE:COLUMN."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read the stack file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text ({exc.reason})") from None
-    return parse_stack_file(text, str(path))
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_TEXT_CHARS + 1)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = getattr(exc, "strerror", None) or exc
+        raise InvalidInput(f"{path}: cannot read the stack file: {reason}") from None
+    if len(data) > MAX_TEXT_CHARS:
+        raise InvalidInput(f"{path}: larger than {MAX_TEXT_CHARS} bytes; is it a stack file?")
+    return parse_stack_file(decode_utf8(data, str(path)), str(path))
 
 
 def stack_file_schema() -> dict[str, Any]:

@@ -12,12 +12,22 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from stackops.errors import InvalidInput
+from stackops.model.deploysettings import validate_argv, validate_deploy_to
+from stackops.model.jsontext import (
+    JsonProblem,
+    check_tree,
+    format_subpath,
+    json_kind,
+    load_json,
+    path_to,
+)
 
 CUSTOM_JSON_MAX_BYTES = 81920
 ENVIRONMENT_KEY_MAX = 64
 ENVIRONMENT_VALUE_MAX = 256
 ENVIRONMENT_MAX_BYTES = 10240
 SHORTNAME_MAX = 200
+RECIPE_MAX = 255
 HOSTNAME_MAX = 63
 EC2_TAGS_MAX = 50
 EC2_TAG_KEY_MAX = 128
@@ -35,24 +45,44 @@ _SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]+")
 T = TypeVar("T")
 
 
+class LocatedValueError(ValueError):
+    """A ValueError for pydantic that knows where, below the value checked, it lies.
+
+    `path` is relative to the field being validated (`('port',)` inside a health
+    check); `stackops.model.yamlsource` adds it to the field's own location so a
+    stack file error points at the very line.
+    """
+
+    def __init__(self, path: tuple[Any, ...], reason: str, *, at_key: bool = False) -> None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.path = path
+        self.reason = reason
+        self.at_key = at_key
+
+
+def located(path: tuple[Any, ...], reason: str, *, at_key: bool = False) -> LocatedValueError:
+    """The error to raise in a validator for a problem at `path` inside the value."""
+    return LocatedValueError(path, reason, at_key=at_key)
+
+
 def as_value_error(check: Callable[..., T], *args: Any) -> T:
-    """Call `check(*args)`, turning its `InvalidInput` into the `ValueError` pydantic expects."""
+    """Call `check(*args)`, turning its `InvalidInput` into the `ValueError` pydantic expects
+    (a `LocatedValueError` when the problem lies inside the value)."""
     try:
         return check(*args)
+    except JsonProblem as exc:
+        if exc.path:
+            raise LocatedValueError(exc.path, exc.reason) from None
+        raise ValueError(exc.reason) from None
     except InvalidInput as exc:
         raise ValueError(exc.message) from None
 
 
 def parse_custom_json(text: str, field: str = "custom_json") -> dict[str, Any]:
-    """Parse custom JSON text: a JSON object of at most 80 KB (81920 bytes) serialized."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"{field} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; "
-            'expected a JSON object such as {"key": "value"}'
-        ) from None
-    return validate_custom_json(value, field)
+    """Parse custom JSON text: a JSON object of at most 80 KB (81920 bytes) serialized,
+    nested at most 32 levels (refused before decoding, so no depth can crash the parser)."""
+    return validate_custom_json(load_json(text, field), field)
 
 
 def validate_custom_json(value: object, field: str = "custom_json") -> dict[str, Any]:
@@ -64,8 +94,9 @@ def validate_custom_json(value: object, field: str = "custom_json") -> dict[str,
     if not isinstance(value, dict):
         raise InvalidInput(
             f"{field} must be a JSON object (a mapping of keys to values), "
-            f'not {_json_kind(value)}; for example {{"key": "value"}}'
+            f'not {json_kind(value)}; for example {{"key": "value"}}'
         )
+    refs = check_tree(value, field)  # depth first: json.dumps below recurses
     try:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -79,7 +110,8 @@ def validate_custom_json(value: object, field: str = "custom_json") -> dict[str,
             f"{field} is {size} bytes serialized; at most {CUSTOM_JSON_MAX_BYTES} bytes (80 KB) "
             "are allowed; move bulky data to S3 or SSM and reference it"
         )
-    _check_secret_refs(value, field)
+    _check_secret_refs(value, refs, field)
+    check_deploy_overrides(value, field)
     return value
 
 
@@ -102,14 +134,16 @@ def find_secret_refs(value: object, path: str = "") -> dict[str, str]:
     return found
 
 
-def _check_secret_refs(value: dict[str, Any], field: str) -> None:
-    for path, name in find_secret_refs(value).items():
-        where = f"{field}.{path}" if path else field
+def _check_secret_refs(value: dict[str, Any], refs: list[dict[str, Any]], field: str) -> None:
+    for ref in refs:
+        name = ref["ssm"]
         if (
             not isinstance(name, str)
             or not _SSM_NAME.fullmatch(name)
             or len(name) > SSM_PARAMETER_NAME_MAX
         ):
+            path = format_subpath(path_to(value, ref)).lstrip(".")
+            where = f"{field}.{path}" if path else field
             raise InvalidInput(
                 f"{where} is a secret reference with parameter name {name!r}; "
                 'write {"ssm": "/path/to/param"} with letters, digits and _ . - /'
@@ -205,6 +239,8 @@ def validate_region(region: str) -> str:
 
 def validate_recipe_name(name: str) -> str:
     """A recipe reference: `cookbook` or `cookbook::recipe` (letters, digits, '_' and '-')."""
+    if len(name) > RECIPE_MAX:
+        raise InvalidInput(f"recipe name is {len(name)} characters; at most {RECIPE_MAX}")
     if not _RECIPE.fullmatch(name):
         raise InvalidInput(
             f"recipe {name!r} is not valid; write 'cookbook::recipe' or 'cookbook' "
@@ -235,21 +271,43 @@ def validate_ec2_tags(tags: dict[str, str]) -> None:
             )
 
 
-def _json_kind(value: object) -> str:
-    match value:
-        case None:
-            return "null"
-        case bool():
-            return "a boolean"
-        case int() | float():
-            return "a number"
-        case str():
-            return "a string"
-        case list():
-            return "an array"
-        case _:
-            return type(value).__name__
-
-
 def _short(text: str, limit: int = 24) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def check_deploy_overrides(custom_json: dict[str, Any], field: str) -> None:
+    """Custom JSON is merged over the node attributes recipes read, so the `deploy.<app>`
+    values it sets are held to the rules of the app's own fields: deploy_to, environment
+    (names of variables, values without NUL) and migrate_command."""
+    deploy = custom_json.get("deploy")
+    if not isinstance(deploy, dict):
+        return
+    for app, attrs in deploy.items():
+        if not isinstance(attrs, dict):
+            continue
+        base = ("deploy", app)
+        checks: list[tuple[str, Callable[[Any, str], Any]]] = [
+            ("deploy_to", validate_deploy_to),
+            ("migrate_command", validate_argv),
+        ]
+        for key, check in checks:
+            if key in attrs and attrs[key] is not None:
+                try:
+                    check(attrs[key], key)
+                except InvalidInput as exc:
+                    raise JsonProblem((*base, key), exc.message, field) from None
+        environment = attrs.get("environment")
+        if isinstance(environment, dict):
+            for name, value in environment.items():
+                where = (*base, "environment", name)
+                try:
+                    validate_environment_key(name)
+                    if isinstance(value, str):
+                        validate_environment_value(name, value)
+                    elif not is_secret_ref(value):
+                        raise InvalidInput(
+                            f"environment value of {name} must be a string or "
+                            f'{{"ssm": "/parameter"}}, not {json_kind(value)}'
+                        )
+                except InvalidInput as exc:
+                    raise JsonProblem(where, exc.message, field) from None

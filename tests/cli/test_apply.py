@@ -156,3 +156,24 @@ def test_schema_is_json_schema(invoke):
     assert result.exit_code == 0
     schema = json.loads(result.stdout)
     assert {"stack", "layers", "apps", "instances"} <= set(schema["properties"])
+
+
+def test_structured_values_in_either_spelling_apply_once(boot, invoke, tmp_path):
+    """A health check, migrate command and deploy_to as OpsWorks users write them: stored
+    as given (normalised), and applying the same file again changes nothing."""
+    path = tmp_path / "stack.yaml"
+    path.write_text(
+        "stack: {name: spelled}\n"
+        "apps:\n"
+        "  - name: web\n"
+        "    deploy_to: /srv/www/web/\n"
+        "    migrate_command: [./manage.py, migrate]\n"
+        "    health_check: {Path: /health, Port: 8080, Interval: 0.5}\n"
+    )
+    ok_json(invoke("apply", "-f", str(path)))
+    stack_id = ok_json(invoke("describe-stacks"))["Stacks"][0]["StackId"]
+    (app,) = ok_json(invoke("describe-apps", "--stack-id", stack_id))["Apps"]
+    assert app["DeployTo"] == "/srv/www/web"
+    assert app["HealthCheck"] == {"Path": "/health", "Port": 8080, "Interval": 0.5}
+    again = invoke("apply", "-f", str(path))
+    assert again.exit_code == 0 and "No changes" in again.stderr

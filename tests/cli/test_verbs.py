@@ -169,7 +169,7 @@ def test_secure_values_never_shown_or_stored(boot, invoke):
             "--name",
             "web",
             "--app-source",
-            '{"Type": "git", "Url": "https://git.example/web.git", "Password": "hunter2"}',
+            '{"Type": "s3", "Url": "s3://bucket/web.tar.gz", "Password": "hunter2"}',
             "--environment",
             '[{"Key": "DB_PASSWORD", "Value": "s3cret", "Secure": true}]',
         )
@@ -330,6 +330,27 @@ def test_register_instance_adopts_by_tagging(boot, invoke):
     assert inst["Status"] == "online"
     twice = invoke("register-instance", "--stack-id", stack_id, "--ec2-instance-id", ec2_id)
     assert twice.exit_code == 1 and "already registered" in twice.stderr
+
+
+def test_register_instance_with_a_name_tag_that_is_no_hostname(boot, invoke):
+    """An EC2 Name tag may hold anything; one that is no host name is passed over."""
+    stack_id = make_stack(invoke)
+    layer_id = make_layer(invoke, stack_id)
+    ec2_id = boot.client("ec2").run_instances(
+        ImageId="ami-12345678",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.small",
+        TagSpecifications=[
+            {"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "My web server"}]}
+        ],
+    )["Instances"][0]["InstanceId"]
+    args = ["register-instance", "--stack-id", stack_id, "--ec2-instance-id", ec2_id]
+    refused = invoke(*args, "--hostname", "my web")
+    assert refused.exit_code == 2 and "--hostname" in refused.stderr
+    ok_json(invoke(*args, "--layer-ids", layer_id))
+    (inst,) = ok_json(invoke("describe-instances", "--stack-id", stack_id))["Instances"]
+    assert inst["Hostname"] == "app1"
 
 
 def test_clone_stack_copies_layers_and_named_apps(boot, invoke):
@@ -503,3 +524,30 @@ def test_global_options_after_the_command(boot, invoke):
     assert other.exit_code == 1  # not bootstrapped there
     assert "state table other-state does not exist" in other.stderr
     assert "stackops bootstrap --namespace other" in other.stderr
+
+
+def test_json_options_read_files_as_the_aws_cli_does(boot, invoke, tmp_path):
+    custom = tmp_path / "custom.json"
+    custom.write_text('{"env": "from-a-file"}')
+    stack_id = make_stack(invoke, "filed", "--custom-json", f"file://{custom}")
+    (stack,) = ok_json(invoke("describe-stacks", "--stack-ids", stack_id))["Stacks"]
+    assert json.loads(stack["CustomJson"]) == {"env": "from-a-file"}
+    check = tmp_path / "health.json"
+    check.write_text('{"Path": "/health", "Port": 8080}')
+    app_id = ok_json(
+        invoke(
+            "create-app",
+            "--stack-id",
+            stack_id,
+            "--name",
+            "web",
+            "--health-check",
+            f"file://{check}",
+        )
+    )["AppId"]
+    (app,) = ok_json(invoke("describe-apps", "--app-ids", app_id))["Apps"]
+    assert app["HealthCheck"] == {"Path": "/health", "Port": 8080}
+    big = tmp_path / "big.json"
+    big.write_text('{"a": "' + "x" * (1024 * 1024) + '"}')
+    refused = invoke("update-stack", "--stack-id", stack_id, "--custom-json", f"file://{big}")
+    assert refused.exit_code == 2 and "larger than 1048576 bytes" in refused.stderr
