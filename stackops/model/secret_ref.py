@@ -13,7 +13,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from stackops.model.fields import Text
+from stackops.model import validation as v
+from stackops.model.fields import TEXT_MAX
+from stackops.model.text import check_text
 
 SSM_NAME_PATTERN = r"[A-Za-z0-9_.\-/]{1,2048}"
 
@@ -39,10 +41,14 @@ def _text_or_ref(value: Any) -> Any:
         if set(value) != {"ssm"} or not isinstance(value["ssm"], str):
             raise ValueError('a value kept in Parameter Store is written {"ssm": "/param/name"}')
         return SecretRef(ssm=value["ssm"])
-    if value is not None and not isinstance(value, str | SecretRef):
+    if isinstance(value, str):  # checked here, so a bad value gives one error, not one per type
+        if len(value) > TEXT_MAX:
+            raise ValueError(f"the value is longer than {TEXT_MAX} characters")
+        return v.as_value_error(check_text, value, "the value")
+    if value is not None and not isinstance(value, SecretRef):
         raise PydanticCustomError("string_type", "Input should be a valid string")
     return value
 
 
-SecretText = Annotated[Text | SecretRef, BeforeValidator(_text_or_ref)]
+SecretText = Annotated[str | SecretRef, BeforeValidator(_text_or_ref)]
 """A secret given as its value or as a reference to the parameter that holds it."""
