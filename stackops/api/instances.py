@@ -11,24 +11,40 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stackops.api.records import ensure_unique, require_one, updated
-from stackops.aws.ec2 import LaunchRequest
+from stackops.ec2_lifecycle import (
+    OS_AMI_PARAMETERS,
+    STARTABLE,
+    instance_tags,
+    launch_request,
+    next_port_offset,
+    stop_ec2,
+    with_ec2,
+)
+from stackops.ec2_lifecycle import stack_layers as _stack_layers
+from stackops.ec2_lifecycle import start as start_ec2
 from stackops.errors import Conflict, InvalidInput
 from stackops.lifecycle.events import instance_command_message
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.fields import new_id
 from stackops.model.hostnames import suggest_hostname
 from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
-from stackops.model.validation import validate_ec2_tags
+from stackops.wire import TAG_INSTANCE, TAG_LAYERS, TAG_STACK
 
 if TYPE_CHECKING:
-    from stackops.aws.ec2 import Ec2Instance
     from stackops.services import Services
 
-TAG_STACK = "stackops:stack-id"
-TAG_INSTANCE = "stackops:instance-id"
-TAG_LAYERS = "stackops:layer-ids"
+__all__ = [
+    "OS_AMI_PARAMETERS",
+    "STARTABLE",
+    "STOPPABLE",
+    "TAG_INSTANCE",
+    "TAG_LAYERS",
+    "TAG_STACK",
+    "instance_tags",
+    "launch_request",
+    "next_port_offset",
+]
 
-STARTABLE = {S.stopped, S.start_failed, S.setup_failed, S.stop_failed, S.terminated}
 STOPPABLE = {
     S.requested,
     S.pending,
@@ -43,45 +59,6 @@ STOPPABLE = {
 }
 # Fields of a launched instance that only a stopped instance may change (OpsWorks's rule).
 NEEDS_STOPPED = {"instance_type", "hostname", "os", "ami_id", "architecture", "ssh_key_name"}
-
-# Parameter Store paths of the public AMIs for the operating systems stackops knows.
-OS_AMI_PARAMETERS = {
-    "Amazon Linux 2023": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
-    "Amazon Linux 2": "/aws/service/ami-amazon-linux-latest/amzn2-ami-hvm-x86_64-gp2",
-    "Ubuntu 22.04 LTS": (
-        "/aws/service/canonical/ubuntu/server/22.04/stable/current/amd64/hvm/ebs-gp2/ami-id"
-    ),
-    "Ubuntu 24.04 LTS": (
-        "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
-    ),
-}
-
-
-def instance_tags(instance: Instance) -> dict[str, str]:
-    """The tags that tie an EC2 instance to its stackops instance, checked against EC2's limits."""
-    tags = {
-        TAG_STACK: instance.stack_id,
-        TAG_INSTANCE: instance.instance_id,
-        TAG_LAYERS: ",".join(instance.layer_ids),
-        "Name": instance.hostname,
-    }
-    validate_ec2_tags(tags)
-    return tags
-
-
-def _stack_layers(services: Services, stack_id: str, layer_ids: list[str]) -> list[Layer]:
-    layers = services.store.get_many(Layer, layer_ids)
-    for layer in layers:
-        if layer.stack_id != stack_id:
-            raise InvalidInput(
-                f"layer {layer.layer_id} belongs to another stack ({layer.stack_id})"
-            )
-    return layers
-
-
-def next_port_offset(instances: list[Instance], step: int = 10) -> int:
-    """A port offset above every other instance's of the stack (never reused)."""
-    return max((i.port_offset for i in instances), default=0) + step
 
 
 def create_instance(
@@ -174,88 +151,13 @@ def delete_instance(services: Services, instance_id: str) -> None:
     services.store.delete(instance)
 
 
-def _ami(services: Services, stack: Stack, instance: Instance) -> str:
-    if instance.ami_id or stack.default_ami_id:
-        return instance.ami_id or stack.default_ami_id  # type: ignore[return-value]
-    os_name = instance.os or stack.default_os
-    parameter = OS_AMI_PARAMETERS.get(os_name or "")
-    if parameter is None:
-        raise InvalidInput(
-            f"no AMI for operating system {os_name!r}",
-            hint="give --ami-id on the instance or --default-ami-id on the stack, or an OS of: "
-            + ", ".join(OS_AMI_PARAMETERS),
-        )
-    ami = services.parameters.get_plain(parameter)
-    if not ami:
-        raise InvalidInput(f"no public AMI found for {os_name!r} in {services.region}")
-    return ami
-
-
-def launch_request(
-    services: Services, stack: Stack, layers: list[Layer], instance: Instance, token: str
-) -> LaunchRequest:
-    """run_instances parameters from the instance, its layers and the stack's defaults."""
-    groups = [g for layer in layers for g in layer.custom_security_group_ids]
-    profile = next(
-        (la.custom_instance_profile_arn for la in layers if la.custom_instance_profile_arn), None
-    )
-    return LaunchRequest(
-        image_id=_ami(services, stack, instance),
-        instance_type=instance.instance_type,
-        tags=instance_tags(instance),
-        client_token=token,
-        subnet_id=instance.subnet_id or stack.default_subnet_id,
-        availability_zone=instance.availability_zone or stack.default_availability_zone,
-        security_group_ids=tuple(dict.fromkeys(groups)),
-        key_name=instance.ssh_key_name or stack.default_ssh_key_name,
-        instance_profile_arn=profile or stack.default_instance_profile_arn,
-        ebs_optimized=instance.ebs_optimized,
-        tenancy=instance.tenancy,
-    )
-
-
-def _with_ec2(instance: Instance, ec2: Ec2Instance, status: S) -> Instance:
-    return instance.model_copy(
-        update={
-            "ec2_instance_id": ec2.instance_id,
-            "status": status,
-            "private_ip": ec2.private_ip,
-            "public_ip": ec2.public_ip,
-            "private_dns": ec2.private_dns,
-            "public_dns": ec2.public_dns,
-            "subnet_id": ec2.subnet_id or instance.subnet_id,
-            "availability_zone": ec2.availability_zone or instance.availability_zone,
-            "security_group_ids": list(ec2.security_group_ids),
-        }
-    )
-
-
 def start_instance(services: Services, instance_id: str) -> None:
-    """Launch (or start again) the EC2 instance of a stopped instance; status `pending`."""
-    instance = services.store.get(Instance, instance_id)
-    stack = services.store.get(Stack, instance.stack_id)
-    layers = _stack_layers(services, instance.stack_id, instance.layer_ids)
-    requested = instance.model_copy(update={"status": S.requested, "stop_requested": False})
-    services.store.transition(requested, STARTABLE)
-    try:
-        ec2 = _restartable(services, instance)
-        if ec2 is not None:
-            services.ec2.start(ec2.instance_id)
-        else:
-            token = f"{instance_id}-{services.clock():%Y%m%dT%H%M%S}"
-            ec2 = services.ec2.launch(launch_request(services, stack, layers, instance, token))
-    except Exception:
-        services.store.put(requested.model_copy(update={"status": S.start_failed}))
-        raise
-    services.store.put(_with_ec2(requested, ec2, S.pending))
+    """Launch (or start again) the EC2 instance of a stopped instance; status `pending`.
 
-
-def _restartable(services: Services, instance: Instance) -> Ec2Instance | None:
-    """The stopped EBS-backed EC2 instance to start again, if there is one."""
-    if not instance.ec2_instance_id:
-        return None
-    found = services.ec2.describe([instance.ec2_instance_id]).get(instance.ec2_instance_id)
-    return found if found and found.state in ("stopped", "stopping") else None
+    Idempotent per instance (`stackops.ec2_lifecycle.start`): a second start at the
+    same time is refused by the status write and never launches a second EC2 instance.
+    """
+    start_ec2(services, instance_id)
 
 
 def stop_instance(services: Services, instance_id: str, force: bool = False) -> str:
@@ -275,12 +177,8 @@ def stop_instance(services: Services, instance_id: str, force: bool = False) -> 
         services.store.put(stopping.model_copy(update={"status": S.stopped}))
         return "stopped"
     if force:
-        final = S.terminated if instance.root_device_type == "instance-store" else S.stopped
         try:
-            if final is S.terminated:
-                services.ec2.terminate(instance.ec2_instance_id)
-            else:
-                services.ec2.stop(instance.ec2_instance_id, force=True)
+            final = stop_ec2(services, instance, force=True)
         except Exception:
             services.store.put(stopping.model_copy(update={"status": S.stop_failed}))
             raise
@@ -353,7 +251,7 @@ def register_instance(
     ensure_unique("instance", "hostname", name, taken, None)
     instance_id = new_id()
     status = S.online if ec2.state in ("running", "pending") else S.stopped
-    instance = _with_ec2(
+    instance = with_ec2(
         Instance(
             instance_id=instance_id,
             stack_id=stack_id,

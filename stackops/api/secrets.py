@@ -11,16 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stackops.model.resources import App
+from stackops.store.app_secrets import SOURCE_SECRETS, app_secret_path, secret_paths
 
 if TYPE_CHECKING:
     from stackops.services import Services
 
-SOURCE_SECRETS = ("password", "ssh_key")
-
-
-def app_secret_path(services: Services, app_id: str, *parts: str) -> str:
-    """Where one protected value of an app is kept."""
-    return "/".join([services.names.secret_prefix(), "apps", app_id, *parts])
+__all__ = ["app_secret_path", "copy_app_secrets", "secret_paths", "stash_app_secrets"]
 
 
 def stash_app_secrets(services: Services, app: App) -> App:
@@ -46,15 +42,6 @@ def stash_app_secrets(services: Services, app: App) -> App:
         if blanked:
             source = source.model_copy(update=blanked)
     return app.model_copy(update={"environment": env, "app_source": source})
-
-
-def secret_paths(services: Services, app: App) -> list[str]:
-    """Every parameter that may hold a protected value of `app`."""
-    paths = [
-        app_secret_path(services, app.app_id, "env", v.key) for v in app.environment if v.secure
-    ]
-    paths += [app_secret_path(services, app.app_id, "source", n) for n in SOURCE_SECRETS]
-    return paths
 
 
 def copy_app_secrets(services: Services, source: App, new_app_id: str) -> None:

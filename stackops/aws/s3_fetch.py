@@ -2,12 +2,18 @@
 
 Imported only when a recipe names an s3:// source, so `stackops solo` never loads
 boto3 otherwise. Pass a client (e.g. `AwsSession(target).client("s3")`) to use a
-chosen target; without one a default boto3 client is made (instance profile,
-environment, AWS_ENDPOINT_URL).
+chosen target; without one the client is made for the target the environment
+names: `AWS_ENDPOINT_URL` (a sandbox, LocalStack) and `AWS_REGION` /
+`AWS_DEFAULT_REGION`, else the account of the default credential chain (an
+instance profile). The dispatcher puts its own endpoint and region in the
+environment of every run it starts on this host, so a sandbox run fetches its
+sources from the sandbox, never from the internet.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +21,7 @@ from stackops.aws.session import aws_errors
 from stackops.errors import InvalidInput
 
 ACTIONS = ("s3:GetObject",)
+DEFAULT_REGION = "us-east-1"
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -26,13 +33,37 @@ def split_url(url: str) -> tuple[str, str]:
     return bucket, key
 
 
+def source_buckets(urls: Iterable[str | None]) -> list[str]:
+    """The buckets that s3:// sources name (others are ignored), sorted, once each.
+
+    What the role fetching sources needs s3:GetObject on, besides the artifacts bucket.
+    """
+    found = set()
+    for url in urls:
+        if isinstance(url, str) and url.startswith("s3://"):
+            bucket = url.removeprefix("s3://").partition("/")[0]
+            if bucket:
+                found.add(bucket)
+    return sorted(found)
+
+
+def environment_client(environ: Mapping[str, str] | None = None) -> Any:
+    """An S3 client on the target the environment names (see the module docstring)."""
+    from stackops.aws.session import AwsSession
+    from stackops.config import Target
+
+    env = os.environ if environ is None else environ
+    endpoint = env.get("AWS_ENDPOINT_URL") or None
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    target = Target("endpoint" if endpoint else "account", region, endpoint_url=endpoint)
+    return AwsSession(target).client("s3")
+
+
 def download(url: str, dest: Path, *, client: Any | None = None) -> None:
     """Write the object at `url` to `dest`; AwsFailure naming the call on failure."""
     bucket, key = split_url(url)
     if client is None:
-        import boto3
-
-        client = boto3.client("s3")
+        client = environment_client()
     with aws_errors(f"s3:GetObject {url}"):
         body = client.get_object(Bucket=bucket, Key=key)["Body"]
         with open(dest, "wb") as out:

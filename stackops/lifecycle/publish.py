@@ -11,16 +11,15 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from stackops.aws.events import Event
+from stackops.wire import COMMAND_STATE, DEPLOYMENT_STATE, INSTANCE_STATE
+from stackops.wire import SOURCE_STACKOPS as SOURCE
 
 if TYPE_CHECKING:
     from stackops.aws.events import EventBus
     from stackops.model.commands import Command
     from stackops.model.resources import Instance
 
-SOURCE = "stackops"
-INSTANCE_STATE = "Instance State Change"
-COMMAND_STATE = "Command State Change"
-DEPLOYMENT_STATE = "Deployment State Change"
+__all__ = ["COMMAND_STATE", "DEPLOYMENT_STATE", "INSTANCE_STATE", "SOURCE", "Publisher"]
 
 
 class Publisher:

@@ -84,6 +84,35 @@ def on_ec2_state(
     return Decision(reason=f"nothing to do: {status} and EC2 {ec2_state}")
 
 
+# Where an EC2 state puts an instance: up, down (stopped, may start again) or gone.
+PHASE = {
+    "pending": "up",
+    "running": "up",
+    "stopping": "down",
+    "stopped": "down",
+    "shutting-down": "gone",
+    "terminated": "gone",
+}
+
+
+def is_stale(reported: str, now: str) -> bool:
+    """Whether an EC2 state reported by an event is overtaken by the state EC2 has now.
+
+    An event that says "running" about an instance stopped since, or "stopped" about
+    one running again (auto-healing started it), is history: acting on it would set
+    up a stopped instance or heal a running one twice. Delivered in any order, only
+    the events that agree with EC2 now are acted on.
+    """
+    then, current = PHASE.get(reported, "gone"), PHASE.get(now, "gone")
+    match then:
+        case "up":
+            return current != "up"
+        case "down":
+            return current == "up"
+        case _:
+            return current != "gone"
+
+
 def is_member(status: S) -> bool:
     """Whether an instance counts in its layers' membership (OpsWorks: online only)."""
     return status is S.online

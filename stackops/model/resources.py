@@ -41,6 +41,7 @@ from stackops.model.fields import (
     AmiId,
     Arn,
     Attributes,
+    AutoScalingGroupName,
     AvailabilityZone,
     CustomJson,
     DomainName,
@@ -291,6 +292,9 @@ class LayerSpec(OpsWorksModel):
     lifecycle_event_configuration: LifecycleEventConfiguration = LifecycleEventConfiguration()
     target_group_arn: TargetGroupArn | None = None
     """stackops extension: ELBv2 target group the layer's online instances are registered in."""
+    auto_scaling_group: AutoScalingGroupName | None = None
+    """stackops extension: an EC2 Auto Scaling group whose launch lifecycle actions bring
+    instances into this layer: each one is registered and set up before the launch goes on."""
 
     @model_validator(mode="before")
     @classmethod
