@@ -26,6 +26,7 @@ from stackops.wire import (
     TERMINATE_ACTION,
 )
 from stackops.wire import TAG_NAMESPACE as TAG_KEY
+
 TARGET_ID = "lifecycle-queue"
 MAX_RECEIVE_COUNT = 5
 VISIBILITY_TIMEOUT = 300  # seconds; the dispatcher extends it for long activities

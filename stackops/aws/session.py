@@ -62,8 +62,9 @@ RETRY_MODES = ("standard", "adaptive", "legacy")
 # An AWS account throttles and has bad minutes: botocore retries with backoff first (and
 # adaptive mode also slows the client down). A loopback sandbox does neither, and moto
 # answers an operation it lacks with a 500 that retries would only make slow.
-ACCOUNT_RETRIES = {"mode": "adaptive", "max_attempts": 8}
-LOCAL_RETRIES = {"mode": "standard", "max_attempts": 1}
+# Attempts count the first call (botocore's `total_max_attempts`, as AWS_MAX_ATTEMPTS does).
+ACCOUNT_RETRIES = {"mode": "adaptive", "total_max_attempts": 8}
+LOCAL_RETRIES = {"mode": "standard", "total_max_attempts": 1}
 
 # What botocore itself retries as throttling or a passing fault: after its retries, the
 # same errors mean "try again later", never "it failed" or "it is gone".
@@ -92,7 +93,7 @@ def retry_policy(target: Target, environ: Mapping[str, str]) -> dict[str, Any]:
         policy["mode"] = mode
     attempts = environ.get("AWS_MAX_ATTEMPTS", "").strip()
     if attempts.isdigit() and 1 <= int(attempts) <= 50:
-        policy["max_attempts"] = int(attempts)
+        policy["total_max_attempts"] = int(attempts)
     return policy
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stackops.errors import AwsUnavailable, StackopsError
+from stackops.errors import AwsFailure, AwsUnavailable, StackopsError
 from stackops.executors import RunRequest, RunResult
 from stackops.lifecycle.attributes import (
     apps_for,
@@ -240,16 +240,22 @@ class Activities:
     ) -> Command:
         key = f"commands/{command.command_id}.json"  # the agent keeps logs/ for its own report
         body = {"CommandId": command.command_id, "Report": result.report, "Log": result.log}
-        self.services.artifacts.put_object(
-            key, json.dumps(body).encode(), content_type="application/json"
-        )
         summary = _summary(result)
+        log_url: str | None = f"s3://{self.services.artifacts.name}/{key}"
+        try:
+            self.services.artifacts.put_object(
+                key, json.dumps(body).encode(), content_type="application/json"
+            )
+        except AwsFailure as exc:  # the run happened: its outcome is recorded all the same
+            log.warning("log of command %s not stored: %s", command.command_id, exc)
+            summary = f"{summary} (log not stored: {exc.message})"
+            log_url = None
         done = command.model_copy(
             update={
                 "status": CommandStatus.successful if result.ok else CommandStatus.failed,
                 "exit_code": result.exit_code,
                 "completed_at": self.services.now_precise(),
-                "log_url": f"s3://{self.services.artifacts.name}/{key}",
+                "log_url": log_url,
                 "recipes": recipes,
                 "summary": summary,
                 "releases": releases if result.ok else {},

@@ -179,9 +179,7 @@ class Handlers:
             acts.shutdown(instance)  # stop_failed: its shutdown ran; only EC2 is left to do
         try:
             final = ec2_lifecycle.stop_ec2(self.services, instance)
-        except AwsUnavailable:
-            raise
-        except AwsFailure:
+        except AwsFailure:  # its shutdown ran: a retry only asks EC2 again
             acts.set_status(instance, S.stop_failed)
             raise
         acts.set_status(instance, final)

@@ -70,5 +70,10 @@ class Publisher:
         with self._lock:
             events, self._pending = self._pending, []
         if events:
-            self._bus.put_events(events)
+            try:
+                self._bus.put_events(events)
+            except Exception:  # kept, in order, for the next flush
+                with self._lock:
+                    self._pending[:0] = events
+                raise
         return len(events)

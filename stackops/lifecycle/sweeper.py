@@ -192,8 +192,8 @@ class Sweeper:
                 update={
                     "status": CommandStatus.failed,
                     "completed_at": services.now_precise(),
-                    "summary": "interrupted: the process running it stopped before it "
-                    "finished; what it belonged to is resumed",
+                    "summary": "outcome unknown: the process running it stopped, or could "
+                    "not record how it went; what it belonged to is resumed",
                 }
             )
         )

@@ -104,3 +104,72 @@ def stop_services(nodes: Path) -> None:
             os.kill(pid, signal.SIGTERM)
         except (OSError, ValueError, KeyError):
             pass
+
+
+def make_dispatcher(cookbooks: Path | None = None, **settings: Any) -> Any:
+    """A dispatcher on moto in-process, with the local executor and the sandbox's nodes.
+
+    Busy work is retried at once (`retry_busy_seconds=0`); settings override."""
+    from stackops.lifecycle.activities import RunSettings
+    from stackops.lifecycle.dispatcher import Dispatcher, DispatchSettings
+    from stackops.lifecycle.runtime import make_executor
+
+    svc = settings.pop("services", None) or moto_services()
+    paths = (str(cookbooks),) if cookbooks else ()
+    run = RunSettings(
+        cookbook_paths=(*paths, str(ROOT / "recipes")),
+        nodes_root=state_home() / "nodes",
+        sandbox=True,
+    )
+    autoscaling = settings.pop("autoscaling", None)
+    options = {"retry_busy_seconds": 0, **settings}
+    return Dispatcher(
+        svc,
+        DispatchSettings(run=run, **options),
+        make_executor(svc, "local"),
+        autoscaling=autoscaling,
+    )
+
+
+def queue_url(name: str = "stackops-lifecycle") -> str:
+    import boto3
+
+    return boto3.client("sqs", region_name="us-east-1").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+def send(body: str) -> None:
+    """Put one body on the lifecycle queue, as EventBridge or a verb would."""
+    import boto3
+
+    boto3.client("sqs", region_name="us-east-1").send_message(
+        QueueUrl=queue_url(), MessageBody=body
+    )
+
+
+def state_event(ec2_id: str, state: str, event_id: str) -> str:
+    """An EC2 state-change event as EventBridge delivers it."""
+    return json.dumps(
+        {
+            "version": "0",
+            "id": event_id,
+            "source": "aws.ec2",
+            "detail-type": "EC2 Instance State-change Notification",
+            "time": "2026-11-28T17:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {"instance-id": ec2_id, "state": state},
+        }
+    )
+
+
+def queue_depth(name: str = "stackops-lifecycle") -> tuple[int, int]:
+    """(visible, in flight) messages of a queue."""
+    import boto3
+
+    attributes = boto3.client("sqs", region_name="us-east-1").get_queue_attributes(
+        QueueUrl=queue_url(name), AttributeNames=["All"]
+    )["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]),
+        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+    )
