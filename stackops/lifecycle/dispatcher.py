@@ -58,6 +58,7 @@ class DispatchSettings:
     keep_event_ids_seconds: int = 86400
     retry_busy_seconds: int = 5
     sweep_every_seconds: float = 60.0
+    max_messages: int = 10  # per receive (SQS allows 1-10)
 
 
 @dataclass
@@ -180,7 +181,7 @@ class Dispatcher:
     def poll(self, wait_seconds: int = 0) -> BatchOutcome:
         """Receive one batch and handle it; then sweep, if it is time to."""
         messages = self.services.queue.receive(
-            max_messages=10,
+            max_messages=self.settings.max_messages,
             wait_seconds=wait_seconds,
             visibility_timeout=self.settings.visibility_timeout,
         )

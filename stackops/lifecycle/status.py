@@ -57,8 +57,9 @@ def on_ec2_state(
     """Decide what EC2 state `ec2_state` means for an instance recorded as `status`.
 
     `stop_requested` says stackops asked for the stop (stop-instance, stop-stack, an
-    Auto Scaling terminate action); any other stop is from outside, and auto-healing
-    starts the instance again.
+    Auto Scaling terminate action); any other stop is from outside: its shutdown
+    recipes run on the first of `stopping`/`stopped` that arrives (events may come in
+    any order), and auto-healing starts the instance again.
     """
     match ec2_state:
         case "pending":
@@ -79,8 +80,11 @@ def on_ec2_state(
                 return Decision(reason=f"already {final}")
             outside = not stop_requested
             heal = outside and auto_healing
+            # Its shutdown runs once whichever of stopping/stopped is delivered first.
+            run: Run | None = "shutdown" if outside and status not in GOING_DOWN | DOWN else None
             why = "stopped outside stackops" if outside else "as asked"
-            return Decision(final, heal=heal, reason=why + (", auto-healing" if heal else ""))
+            why += ", shutdown recipes" if run else ""
+            return Decision(final, run, heal, why + (", auto-healing" if heal else ""))
     return Decision(reason=f"nothing to do: {status} and EC2 {ec2_state}")
 
 
