@@ -30,7 +30,7 @@ from stackops.lifecycle.planning import Planner
 from stackops.lifecycle.publish import Publisher
 from stackops.lifecycle.settle import Settlement, Verdict, settle, verdict_of
 from stackops.lifecycle.sweeper import Sweeper, SweepReport
-from stackops.lifecycle.work import Done, Effect, Retry, Work, event_id_of, where
+from stackops.lifecycle.work import Busy, Done, Effect, Gone, Retry, Work, event_id_of, where
 from stackops.store.leases import Claim
 
 if TYPE_CHECKING:
@@ -244,8 +244,9 @@ class Dispatcher:
             by_message.setdefault(work.message_id, []).append(effect)
             if isinstance(effect, Done) and effect.changed:
                 changed.add(effect.changed)
-            if isinstance(effect, Retry):
+            if isinstance(effect, Retry | Gone | Busy):
                 reasons[work.message_id] = f"{where(work)}: {effect.reason}"
+                log.info("%s: %s", where(work), effect.reason)
         for message_id, found in by_message.items():
             verdicts[message_id] = verdict_of(found)
         self._fan_out(changed)

@@ -125,10 +125,13 @@ class Handlers:
         if is_stale(work.state, now):
             return Skipped(f"EC2 said {work.state}, but it is {now} now")
         layers = self.activities.view(instance.stack_id).layers_of(instance)
+        # An Auto Scaling group replaces its own instances (and stops its warm pool's):
+        # stackops heals only instances of layers no group manages.
+        healing = any(la.enable_auto_healing and not la.auto_scaling_group for la in layers)
         decision = on_ec2_state(
             instance.status,
             work.state,
-            auto_healing=any(layer.enable_auto_healing for layer in layers),
+            auto_healing=healing,
             stop_requested=instance.stop_requested,
         )
         if decision.is_noop:
@@ -200,6 +203,13 @@ class Handlers:
         ec2 = self.services.ec2.describe([action.ec2_instance_id]).get(action.ec2_instance_id)
         if ec2 is None:
             return Gone(f"EC2 instance {action.ec2_instance_id} is gone")
+        if action.destination == WARM_POOL:
+            # Into the warm pool: Auto Scaling stops it once the hook goes on, and it is
+            # in no layer's service until it leaves the pool (then it is adopted, set up).
+            outcome = self.services.actions.record(
+                action.token, "CONTINUE", "entering the warm pool: set up when it leaves it"
+            )
+            return self._complete(action, outcome, Done(None, "warm pool"))
         instance_id = self.services.actions.adopt(action.ec2_instance_id, new_id())
         ec2_lifecycle.adopt(self.services, stack, layer, ec2, instance_id)
         log.info(
@@ -216,14 +226,11 @@ class Handlers:
             return self._complete(action, recorded, None)
         acts = self.activities
         was_member = is_member(instance.status)
-        if action.destination == WARM_POOL:
-            # Launched into the warm pool: Auto Scaling stops it as soon as the hook goes
-            # on. It joins the layer (and is set up) when it leaves the pool for the group.
-            instance = acts.set_status(instance, S.stopped)
+        if action.destination == WARM_POOL:  # a known instance into the pool: not set up now
             outcome = self.services.actions.record(
                 action.token, "CONTINUE", "entering the warm pool: set up when it leaves it"
             )
-            return self._complete(action, outcome, self._done(instance, was_member, "warm"))
+            return self._complete(action, outcome, Done(None, "warm pool"))
         if instance.status is not S.online:
             instance = acts.boot(acts.set_status(instance, S.booting))
         ok = instance.status is S.online
