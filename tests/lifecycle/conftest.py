@@ -86,14 +86,33 @@ def stack_env(aws, invoke, monkeypatch) -> Iterator[StackEnv]:
         stop_services(state_home() / "nodes")
 
 
-def moto_services() -> Any:
-    """The parts the dispatcher works with, on moto in-process (account 123456789012)."""
+def moto_services(clock: Any = None) -> Any:
+    """The parts the dispatcher works with, on moto in-process (account 123456789012);
+    `clock` (a callable giving an aware datetime) replaces the real one."""
     from stackops.aws.session import AwsSession
     from stackops.config import Target
     from stackops.naming import ResourceNames
     from stackops.services import Services
 
-    return Services(AwsSession(Target("account", "us-east-1")), ResourceNames("stackops"))
+    session = AwsSession(Target("account", "us-east-1"))
+    if clock is None:
+        return Services(session, ResourceNames("stackops"))
+    return Services(session, ResourceNames("stackops"), clock)
+
+
+@dataclass
+class Clock:
+    """A clock a test moves by hand; it starts at the real time (moto's clock goes on)."""
+
+    offset: float = 0.0
+
+    def __call__(self) -> Any:
+        from datetime import UTC, datetime, timedelta
+
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 def stop_services(nodes: Path) -> None:
