@@ -1,8 +1,9 @@
 """AWS faults injected through botocore's event hooks: throttles, 500s and timeouts.
 
 A hook registered first on a client's `before-send` event answers in place of the
-service (moto included) for the next N calls of one operation: the response goes
-through botocore's parsing and its retry mode exactly as a real one would.
+service (moto included, which never sees the request) for the next N calls of one
+operation: the response goes through botocore's parsing and its retry mode exactly
+as a real one would.
 """
 
 from __future__ import annotations
@@ -61,11 +62,13 @@ def _response(service: str, protocol: str, kind: Kind, url: str) -> Any:
 
 @dataclass
 class Fault:
-    """`times` more failures of `operation` (botocore's name, e.g. "BatchGetItem")."""
+    """`times` more failures of `operation` (botocore's name, e.g. "BatchGetItem"), of
+    those calls whose request body holds `match` when given."""
 
     operation: str
     kind: Kind
     times: int
+    match: bytes | None = None
     hits: int = 0
 
 
@@ -79,8 +82,8 @@ class Faults:
     def __post_init__(self) -> None:
         self.client.meta.events.register_first("before-send", self._before_send)
 
-    def add(self, operation: str, kind: Kind, times: int = 1) -> Fault:
-        fault = Fault(operation, kind, times)
+    def add(self, operation: str, kind: Kind, times: int = 1, *, match: str | None = None) -> Fault:
+        fault = Fault(operation, kind, times, match.encode() if match else None)
         self.faults.append(fault)
         return fault
 
@@ -89,18 +92,25 @@ class Faults:
 
     def _before_send(self, request: Any, **kwargs: Any) -> Any:
         operation = kwargs.get("event_name", "").rsplit(".", 1)[-1]
+        body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
         for fault in self.faults:
+            if fault.match is not None and fault.match not in body:
+                continue
             if fault.operation == operation and fault.hits < fault.times:
                 fault.hits += 1
                 if fault.kind == "timeout":
                     raise botocore.exceptions.ReadTimeoutError(endpoint_url=request.url)
                 meta = self.client.meta
-                return _response(
+                answer = _response(
                     meta.service_model.service_name,
                     meta.service_model.protocol,
                     fault.kind,
                     request.url,
                 )
+                # botocore calls every before-send handler: point the request nowhere so
+                # moto's (after this one) does not carry it out. A throttle did nothing.
+                request.url = "https://fault.invalid/"
+                return answer
         return None
 
 

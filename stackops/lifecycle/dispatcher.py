@@ -402,9 +402,13 @@ class Dispatcher:
                 failed = services.queue.delete_batch(list(settlement.delete))
             except Exception:
                 log.warning("could not delete handled messages; they come back", exc_info=True)
-                return
-            if failed:
-                log.warning("%d message(s) could not be deleted", len(failed))
+                failed = list(settlement.delete)
+            if failed:  # back soon, as duplicates to acknowledge, not after the whole timeout
+                log.warning("%d message(s) not deleted: they come back", len(failed))
+                try:
+                    services.queue.change_visibility_batch(failed, self.settings.retry_busy_seconds)
+                except Exception:
+                    log.debug("they come back after the visibility timeout", exc_info=True)
 
     @staticmethod
     def _count(
