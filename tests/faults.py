@@ -62,13 +62,14 @@ def _response(service: str, protocol: str, kind: Kind, url: str) -> Any:
 
 @dataclass
 class Fault:
-    """`times` more failures of `operation` (botocore's name, e.g. "BatchGetItem"), of
-    those calls whose request body holds `match` when given."""
+    """`times` failures of `operation` (botocore's name, e.g. "BatchGetItem"), of those
+    calls whose request body holds `match` when given, after letting `skip` through."""
 
     operation: str
     kind: Kind
     times: int
     match: bytes | None = None
+    skip: int = 0
     hits: int = 0
 
 
@@ -82,8 +83,16 @@ class Faults:
     def __post_init__(self) -> None:
         self.client.meta.events.register_first("before-send", self._before_send)
 
-    def add(self, operation: str, kind: Kind, times: int = 1, *, match: str | None = None) -> Fault:
-        fault = Fault(operation, kind, times, match.encode() if match else None)
+    def add(
+        self,
+        operation: str,
+        kind: Kind,
+        times: int = 1,
+        *,
+        match: str | None = None,
+        skip: int = 0,
+    ) -> Fault:
+        fault = Fault(operation, kind, times, match.encode() if match else None, skip)
         self.faults.append(fault)
         return fault
 
@@ -95,6 +104,9 @@ class Faults:
         body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
         for fault in self.faults:
             if fault.match is not None and fault.match not in body:
+                continue
+            if fault.operation == operation and fault.skip > 0:
+                fault.skip -= 1
                 continue
             if fault.operation == operation and fault.hits < fault.times:
                 fault.hits += 1

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from stackops.deploy.runner import DeploymentRunner
 from stackops.lifecycle.activities import Activities, RunSettings
 from stackops.lifecycle.events import LifecycleEvent, MalformedEvent, parse_message
 from stackops.lifecycle.handlers import Handlers
@@ -36,7 +37,6 @@ from stackops.store.leases import Claim
 if TYPE_CHECKING:
     from stackops.aws.autoscaling import AutoScaling
     from stackops.aws.sqs import Message
-    from stackops.deploy.runner import DeploymentRunner
     from stackops.executors import Executor
     from stackops.services import Services
 
@@ -167,8 +167,6 @@ class Dispatcher:
 
     @cached_property
     def deployments(self) -> DeploymentRunner:
-        from stackops.deploy.runner import DeploymentRunner
-
         return DeploymentRunner(
             self.services,
             self.activities,

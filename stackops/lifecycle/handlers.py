@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from stackops import ec2_lifecycle
+from stackops.deploy.runner import DeploymentBusy, DeploymentRunner
 from stackops.errors import AwsFailure, AwsUnavailable, Conflict, NotFound
 from stackops.lifecycle import coalesce
 from stackops.lifecycle.status import BOOTABLE, is_member, is_stale, on_ec2_state
@@ -44,7 +45,6 @@ from stackops.wire import WARM_POOL
 
 if TYPE_CHECKING:
     from stackops.aws.autoscaling import AutoScaling
-    from stackops.deploy.runner import DeploymentRunner
     from stackops.lifecycle.activities import Activities
     from stackops.lifecycle.events import LifecycleAction
     from stackops.services import Services
@@ -299,8 +299,6 @@ class Handlers:
         return Done(None, "ran" if ran else "not run")
 
     def _deployment(self, work: DeploymentWork) -> Effect:
-        from stackops.deploy.runner import DeploymentBusy
-
         try:
             deployment = self._runner().run(work.deployment_id)
         except DeploymentBusy as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from stackops.errors import NotFound
+from stackops.lifecycle import coalesce
 from stackops.lifecycle.events import (
     ConfigureRequest,
     DeploymentRequest,
@@ -185,8 +186,6 @@ class Planner:
                 view = self._view(event.stack_id)  # NotFound: the stack is gone
                 configured.add(event.stack_id)
                 online = [i.instance_id for i in view.online()]
-                from stackops.lifecycle import coalesce
-
                 slots = coalesce.queued(self.services.commands, online)
                 if not slots:
                     plan.ignored += 1

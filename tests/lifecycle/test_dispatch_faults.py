@@ -202,3 +202,42 @@ def test_the_cli_dispatcher_survives_them_too(stack_env, tmp_path):
     assert json.loads(result.stdout)["Dropped"] == len(POISON)
     assert env.instances()["app1"]["Status"] == "online"
     assert CommandStatus.failed.value not in {s for _, s in commands(env)}
+
+
+def test_a_deployment_is_resumed_after_an_outage_never_failed_by_it(stack_env, tmp_path):
+    env = stack_env
+    env.apply(
+        SMALL.replace(
+            "instance_type: t3.micro}",
+            "instance_type: t3.micro}\n"
+            "  - {hostname: app2, layers: [app], instance_type: t3.micro}",
+        ),
+        tmp_path,
+    )
+    env.start("app1", "app2")
+    env.watch()
+    worker = make_dispatcher()
+    worker.drain()
+    made = env.run(
+        "create-deployment",
+        "--stack-id",
+        env.stack_id,
+        "--command",
+        '{"Name": "configure"}',
+        "--strategy",
+        "rolling",
+        "--batch-size",
+        "1",
+    )
+    with faults_on(worker.services.session.client("dynamodb")) as faults:
+        # The second write of the deployment's record: after its first batch is recorded.
+        fault = faults.add("PutItem", "throttle", match='"deployment#', skip=1)
+        first = worker.poll()
+    assert fault.hits == 1 and first.failed  # the request comes back
+    found = env.run("describe-deployments", "--deployment-ids", made["DeploymentId"])
+    assert found["Deployments"][0]["Status"] == "running"  # not failed by an outage
+    worker.drain()
+    found = env.run("describe-deployments", "--deployment-ids", made["DeploymentId"])
+    assert found["Deployments"][0]["Status"] == "successful"
+    commands = env.run("describe-commands", "--deployment-id", made["DeploymentId"])
+    assert {c["Status"] for c in commands["Commands"]} == {"successful"}
