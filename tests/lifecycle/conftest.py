@@ -7,7 +7,7 @@ import os
 import signal
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +192,60 @@ def queue_depth(name: str = "stackops-lifecycle") -> tuple[int, int]:
         int(attributes["ApproximateNumberOfMessages"]),
         int(attributes["ApproximateNumberOfMessagesNotVisible"]),
     )
+
+
+def small_stack(name: str, *hosts: str, layer: str = "") -> str:
+    """A stack file: one custom layer `app` (with `layer` lines added), built-in recipes,
+    and one instance per hostname in it."""
+    lines = [
+        "stack:",
+        f"  name: {name}",
+        "  custom_json: {web: {port_base: PORT_BASE}}",
+        "layers:",
+        "  - shortname: app",
+        "    type: custom",
+        *(f"    {line}" for line in layer.splitlines() if line),
+        "instances:",
+        *(f"  - {{hostname: {h}, layers: [app], instance_type: t3.micro}}" for h in hosts),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def lifecycle_action_event(
+    ec2_id: str, token: str, event_id: str, transition: str = "LAUNCHING", **extra: str
+) -> str:
+    """An Auto Scaling lifecycle action as EventBridge delivers it (group `shop-app`)."""
+    kind = "launch" if transition == "LAUNCHING" else "terminate"
+    return json.dumps(
+        {
+            "version": "0",
+            "id": event_id,
+            "source": "aws.autoscaling",
+            "detail-type": f"EC2 Instance-{kind} Lifecycle Action",
+            "time": "2026-11-28T17:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {
+                "LifecycleActionToken": token,
+                "AutoScalingGroupName": "shop-app",
+                "LifecycleHookName": f"stackops-{kind}",
+                "EC2InstanceId": ec2_id,
+                "LifecycleTransition": f"autoscaling:EC2_INSTANCE_{transition}",
+                **extra,
+            },
+        }
+    )
+
+
+@dataclass
+class FakeAutoScaling:
+    """CompleteLifecycleAction as Auto Scaling answers it (moto lacks it): records each
+    call, and raises the `failures` given, one per call, first."""
+
+    failures: list[Exception] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def complete(self, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+        if self.failures:
+            raise self.failures.pop(0)

@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
 from stackops.errors import AwsFailure, AwsUnavailable
-from tests.lifecycle.conftest import make_dispatcher, queue_depth, send
+from tests.lifecycle.conftest import (
+    FakeAutoScaling,
+    lifecycle_action_event,
+    make_dispatcher,
+    queue_depth,
+    send,
+    small_stack,
+)
 
-STACK = """\
-stack:
-  name: scaled
-  custom_json: {web: {port_base: PORT_BASE}}
-layers:
-  - shortname: app
-    type: custom
-    auto_scaling_group: shop-app
-instances:
-  - {hostname: app1, layers: [app], instance_type: t3.micro}
-"""
-
-
-@dataclass
-class FakeAutoScaling:
-    """CompleteLifecycleAction as Auto Scaling answers it; fails the first `failures` calls."""
-
-    failures: list[Exception] = field(default_factory=list)
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def complete(self, **kwargs: Any) -> None:
-        self.calls.append(kwargs)
-        if self.failures:
-            raise self.failures.pop(0)
+STACK = small_stack("scaled", "app1", layer="auto_scaling_group: shop-app")
 
 
 def hook_message(ec2_id: str, token: str, **extra: str) -> str:
@@ -54,31 +37,6 @@ def hook_message(ec2_id: str, token: str, **extra: str) -> str:
         **extra,
     }
     return json.dumps(body)
-
-
-def bus_action(
-    ec2_id: str, token: str, event_id: str, transition: str = "LAUNCHING", **extra: str
-) -> str:
-    kind = "launch" if transition == "LAUNCHING" else "terminate"
-    return json.dumps(
-        {
-            "version": "0",
-            "id": event_id,
-            "source": "aws.autoscaling",
-            "detail-type": f"EC2 Instance-{kind} Lifecycle Action",
-            "time": "2026-11-28T17:00:00Z",
-            "region": "us-east-1",
-            "resources": [],
-            "detail": {
-                "LifecycleActionToken": token,
-                "AutoScalingGroupName": "shop-app",
-                "LifecycleHookName": f"stackops-{kind}",
-                "EC2InstanceId": ec2_id,
-                "LifecycleTransition": f"autoscaling:EC2_INSTANCE_{transition}",
-                **extra,
-            },
-        }
-    )
 
 
 def group_instance() -> str:
@@ -101,7 +59,7 @@ def test_a_redelivered_launch_action_only_retries_completing_it(stack_env, tmp_p
         failures=[AwsUnavailable("throttled"), AwsUnavailable("throttled again")]
     )
     worker = make_dispatcher(autoscaling=autoscaling)
-    send(bus_action(ec2_id, "tok-1", "ev-1"))
+    send(lifecycle_action_event(ec2_id, "tok-1", "ev-1"))
     send(hook_message(ec2_id, "tok-1"))  # the same action, also sent to the queue directly
     worker.drain()
     assert setups(env, "app1") == 1  # the recipes ran once, through every redelivery
@@ -125,7 +83,7 @@ def test_a_failed_setup_abandons_and_an_expired_action_is_let_go(stack_env, tmp_
         "No active Lifecycle Action found with instance ID " + ec2_id
     )
     autoscaling = FakeAutoScaling(failures=[gone])
-    send(bus_action(ec2_id, "tok-2", "ev-2"))
+    send(lifecycle_action_event(ec2_id, "tok-2", "ev-2"))
     make_dispatcher(autoscaling=autoscaling).drain()
     assert [c["result"] for c in autoscaling.calls] == ["ABANDON"]
     assert env.instances()["app1"]["Status"] == "setup_failed"
@@ -139,7 +97,7 @@ def test_an_instance_the_group_launches_is_adopted_into_its_layer_and_set_up(sta
     autoscaling = FakeAutoScaling()
     worker = make_dispatcher(autoscaling=autoscaling)
     send(hook_message(ec2_id, "tok-3"))
-    send(bus_action(ec2_id, "tok-3", "ev-3"))  # both routes: one adoption, one setup
+    send(lifecycle_action_event(ec2_id, "tok-3", "ev-3"))  # both routes: one adoption, one setup
     worker.drain()
     adopted = [i for i in env.instances().values() if i.get("Ec2InstanceId") == ec2_id]
     assert len(adopted) == 1
@@ -211,7 +169,9 @@ def test_warm_pool_entry_is_not_set_up_until_it_leaves_the_pool(stack_env, tmp_p
     assert warm["Status"] == "online" and setups(env, warm["Hostname"]) == 1
     assert [c["result"] for c in autoscaling.calls] == ["CONTINUE", "CONTINUE"]
     # Scaled in back to the pool: shut down and stopped, not ended, never healed.
-    send(bus_action(ec2_id, "tok-back", "ev-back", "TERMINATING", Destination="WarmPool"))
+    send(
+        lifecycle_action_event(ec2_id, "tok-back", "ev-back", "TERMINATING", Destination="WarmPool")
+    )
     worker.drain()
     back = env.instances()[warm["Hostname"]]
     assert back["Status"] == "stopped"
@@ -231,7 +191,7 @@ def test_terminate_action_shuts_down_once_and_is_not_healed(stack_env, tmp_path)
     worker = make_dispatcher(autoscaling=autoscaling)
     worker.drain()
     ec2_id = env.instances()["app1"]["Ec2InstanceId"]
-    send(bus_action(ec2_id, "tok-t", "ev-t", transition="TERMINATING"))
+    send(lifecycle_action_event(ec2_id, "tok-t", "ev-t", transition="TERMINATING"))
     worker.drain()
     assert env.instances()["app1"]["Status"] == "terminating"
     assert [c["Type"] for c in env.commands("app1")].count("shutdown") == 1

@@ -18,18 +18,15 @@ import pytest
 from stackops.lifecycle.events import configure_request_message
 from stackops.model.commands import CommandStatus
 from tests.faults import faults_on
-from tests.lifecycle.conftest import make_dispatcher, queue_depth, send, state_event
+from tests.lifecycle.conftest import (
+    make_dispatcher,
+    queue_depth,
+    send,
+    small_stack,
+    state_event,
+)
 
-SMALL = """\
-stack:
-  name: faults
-  custom_json: {web: {port_base: PORT_BASE}}
-layers:
-  - shortname: app
-    type: custom
-instances:
-  - {hostname: app1, layers: [app], instance_type: t3.micro}
-"""
+SMALL = small_stack("faults", "app1")
 
 
 @pytest.fixture(autouse=True)
@@ -206,14 +203,7 @@ def test_the_cli_dispatcher_survives_them_too(stack_env, tmp_path):
 
 def test_a_deployment_is_resumed_after_an_outage_never_failed_by_it(stack_env, tmp_path):
     env = stack_env
-    env.apply(
-        SMALL.replace(
-            "instance_type: t3.micro}",
-            "instance_type: t3.micro}\n"
-            "  - {hostname: app2, layers: [app], instance_type: t3.micro}",
-        ),
-        tmp_path,
-    )
+    env.apply(small_stack("faults", "app1", "app2"), tmp_path)
     env.start("app1", "app2")
     env.watch()
     worker = make_dispatcher()

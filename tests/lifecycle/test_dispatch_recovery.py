@@ -22,20 +22,11 @@ from tests.lifecycle.conftest import (
     moto_services,
     queue_depth,
     send,
+    small_stack,
     state_event,
 )
 
-SMALL = """\
-stack:
-  name: crash
-  custom_json: {web: {port_base: PORT_BASE}}
-layers:
-  - shortname: app
-    type: custom
-instances:
-  - {hostname: app1, layers: [app], instance_type: t3.micro}
-  - {hostname: app2, layers: [app], instance_type: t3.micro}
-"""
+SMALL = small_stack("crash", "app1", "app2")
 
 
 def online(env: Any, tmp_path: Path, text: str = SMALL) -> dict[str, dict[str, Any]]:

@@ -12,35 +12,21 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.lifecycle.conftest import make_dispatcher, queue_url, send
+from tests.lifecycle.conftest import (
+    FakeAutoScaling,
+    lifecycle_action_event,
+    make_dispatcher,
+    queue_url,
+    send,
+    small_stack,
+)
 
-STACK = """\
-stack:
-  name: NAME
-  custom_json: {web: {port_base: PORT_BASE}}
-layers:
-  - shortname: app
-    type: custom
-instances:
-  - {hostname: app1, layers: [app], instance_type: t3.micro}
-  - {hostname: app2, layers: [app], instance_type: t3.micro}
-"""
-
-
-@dataclass
-class FakeAutoScaling:
-    """Records CompleteLifecycleAction calls (moto does not implement it)."""
-
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def complete(self, **kwargs: Any) -> None:
-        self.calls.append(kwargs)
+STACK = small_stack("NAME", "app1", "app2")
 
 
 def take_all() -> list[str]:
@@ -81,28 +67,6 @@ def summary(env: Any, stack_id: str) -> dict[str, Any]:
     deployments = env.run("describe-deployments", "--stack-id", stack_id)["Deployments"]
     out["deployments"] = sorted(d["Status"] for d in deployments)
     return out
-
-
-def lifecycle_action(ec2_id: str, transition: str, token: str, event_id: str) -> str:
-    kind = "launch" if transition == "LAUNCHING" else "terminate"
-    return json.dumps(
-        {
-            "version": "0",
-            "id": event_id,
-            "source": "aws.autoscaling",
-            "detail-type": f"EC2 Instance-{kind} Lifecycle Action",
-            "time": "2026-11-28T17:00:00Z",
-            "region": "us-east-1",
-            "resources": [],
-            "detail": {
-                "LifecycleActionToken": token,
-                "AutoScalingGroupName": "shop-app",
-                "LifecycleHookName": f"stackops-{kind}",
-                "EC2InstanceId": ec2_id,
-                "LifecycleTransition": f"autoscaling:EC2_INSTANCE_{transition}",
-            },
-        }
-    )
 
 
 def online(env: Any, stack_id: str, dispatcher: Any) -> dict[str, dict[str, Any]]:
@@ -160,13 +124,15 @@ def launch_action(env: Any, stack_id: str, dispatcher: Any) -> Callable[[], None
     ids = env.run("describe-instances", "--stack-id", stack_id)["Instances"]
     env.run("start-instance", "--instance-id", ids[0]["InstanceId"])
     ec2_id = env.run("describe-instances", "--stack-id", stack_id)["Instances"][0]["Ec2InstanceId"]
-    return lambda: send(lifecycle_action(ec2_id, "LAUNCHING", f"tok-{ec2_id}", f"ev-{ec2_id}"))
+    return lambda: send(lifecycle_action_event(ec2_id, f"tok-{ec2_id}", f"ev-{ec2_id}"))
 
 
 def terminate_action(env: Any, stack_id: str, dispatcher: Any) -> Callable[[], None]:
     hosts = online(env, stack_id, dispatcher)
     ec2_id = hosts["app1"]["Ec2InstanceId"]
-    return lambda: send(lifecycle_action(ec2_id, "TERMINATING", f"tk-{ec2_id}", f"et-{ec2_id}"))
+    return lambda: send(
+        lifecycle_action_event(ec2_id, f"tk-{ec2_id}", f"et-{ec2_id}", "TERMINATING")
+    )
 
 
 def deployment(env: Any, stack_id: str, dispatcher: Any) -> Callable[[], None]:
