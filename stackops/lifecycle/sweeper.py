@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackops import ec2_lifecycle
+from stackops.converge.supervise import process_alive
 from stackops.errors import NotFound
 from stackops.lifecycle import coalesce
 from stackops.lifecycle.events import (
@@ -92,14 +93,8 @@ def stale_staging(names: Iterable[str], alive: Callable[[int], bool]) -> list[st
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Whether a process with this id runs on this host (a zombie does not)."""
+    return process_alive(pid, None)
 
 
 class Sweeper:
