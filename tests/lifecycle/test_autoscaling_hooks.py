@@ -201,3 +201,17 @@ def test_terminate_action_shuts_down_once_and_is_not_healed(stack_env, tmp_path)
     assert env.instances()["app1"]["Status"] == "terminated"
     assert env.instances()["app1"]["Ec2InstanceId"] == ec2_id  # not healed: the group ends it
     assert [c["result"] for c in autoscaling.calls] == ["CONTINUE", "CONTINUE"]
+
+
+def test_auto_scaling_group_is_a_layer_setting_checked_when_given(aws, invoke):
+    from tests.helpers import ok_json
+
+    ok_json(invoke("bootstrap"))
+    stack_id = ok_json(invoke("create-stack", "--name", "s", "--region", "us-east-1"))["StackId"]
+    base = ("create-layer", "--stack-id", stack_id, "--type", "custom", "--name", "App")
+    bad = invoke(*base, "--shortname", "app", "--auto-scaling-group", "arn:aws:x")
+    assert bad.exit_code == 2 and "Auto Scaling group name" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    made = ok_json(invoke(*base, "--shortname", "app", "--auto-scaling-group", "shop-app"))
+    (layer,) = ok_json(invoke("describe-layers", "--layer-ids", made["LayerId"]))["Layers"]
+    assert layer["AutoScalingGroup"] == "shop-app"

@@ -72,8 +72,22 @@ def test_a_fault_loses_nothing_and_records_nothing_false(
     stack_env, tmp_path, service, operation, match, kind
 ):
     env = stack_env
-    booting(env, tmp_path)
-    worker = make_dispatcher(visibility_timeout=1 if "Visibility" in operation else 300)
+    beating = "Visibility" in operation  # the heartbeat's: a setup long enough to beat
+    if beating:
+        books = tmp_path / "cookbooks" / "t"
+        books.mkdir(parents=True)
+        (books / "slow.py").write_text(
+            'def recipe(run):\n    run.execute(["sleep", "2"], name="take a while")\n'
+        )
+        env.apply(
+            small_stack("faults", "app1", layer="custom_recipes: {setup: [t::slow]}"), tmp_path
+        )
+        env.start("app1")
+        env.watch()
+        worker = make_dispatcher(books.parent, visibility_timeout=1)
+    else:
+        booting(env, tmp_path)
+        worker = make_dispatcher()
     with faults_on(worker.services.session.client(service)) as faults:
         fault = faults.add(operation, kind, times=1, match=match)
         first = worker.poll()

@@ -286,6 +286,7 @@ OPSWORKS_MODEL = Path("/work/shared/reference/opsworks-api/service-2.json")
 EXTENSIONS = {
     "DefaultAmiId",
     "TargetGroupArn",
+    "AutoScalingGroup",
     "DeployTo",
     "MigrateCommand",
     "HealthCheck",
