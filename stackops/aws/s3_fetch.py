@@ -13,7 +13,7 @@ sources from the sandbox, never from the internet.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +31,6 @@ def split_url(url: str) -> tuple[str, str]:
     if not url.startswith("s3://") or not bucket or not key:
         raise InvalidInput(f"{url!r} is not an S3 object URL; write s3://bucket/key")
     return bucket, key
-
-
-def source_buckets(urls: Iterable[str | None]) -> list[str]:
-    """The buckets that s3:// sources name (others are ignored), sorted, once each.
-
-    What the role fetching sources needs s3:GetObject on, besides the artifacts bucket.
-    """
-    found = set()
-    for url in urls:
-        if isinstance(url, str) and url.startswith("s3://"):
-            bucket = url.removeprefix("s3://").partition("/")[0]
-            if bucket:
-                found.add(bucket)
-    return sorted(found)
 
 
 def environment_client(environ: Mapping[str, str] | None = None) -> Any:

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from stackops.aws.s3_fetch import download, environment_client, source_buckets
+from stackops.aws.s3_fetch import download, environment_client
 from stackops.aws.session import AwsSession, is_passing, retry_policy
 from stackops.config import Target
 from stackops.errors import AwsFailure, AwsUnavailable, NotFound, StackopsError
@@ -138,8 +138,3 @@ def test_s3_fetch_throttled_is_unavailable_and_goes_where_the_environment_says(
     assert sandbox.meta.endpoint_url == "http://127.0.0.1:4566"
     assert sandbox.meta.region_name == "eu-west-1"
     assert "amazonaws.com" in environment_client({}).meta.endpoint_url
-
-
-def test_source_buckets_are_the_buckets_s3_sources_name():
-    urls = ["s3://b1/a.tgz", "https://x/y.tgz", None, "s3://b2/k", "s3://b1/other", "s3:///k"]
-    assert source_buckets(urls) == ["b1", "b2"]
