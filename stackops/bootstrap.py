@@ -50,21 +50,26 @@ from stackops.bootstrap_roles import (
 )
 from stackops.errors import Conflict, InvalidInput
 from stackops.naming import ResourceNames
+from stackops.wire import (
+    LAUNCH_ACTION,
+    SOURCE_AUTOSCALING,
+    SOURCE_EC2,
+    SOURCE_WATCHER,
+    STATE_CHANGE,
+    TERMINATE_ACTION,
+)
+from stackops.wire import TAG_NAMESPACE as TAG_KEY
 
-TAG_KEY = "stackops:namespace"
 TARGET_ID = "lifecycle-queue"
 MAX_RECEIVE_COUNT = 5
 VISIBILITY_TIMEOUT = 300  # seconds; the dispatcher extends it for long activities
 QUEUE_RETENTION = 4 * 24 * 3600
 DEAD_LETTER_RETENTION = 14 * 24 * 3600  # the most SQS allows: time to look and redrive
 
-STATE_CHANGE = "EC2 Instance State-change Notification"
-LAUNCH_ACTION = "EC2 Instance-launch Lifecycle Action"
-TERMINATE_ACTION = "EC2 Instance-terminate Lifecycle Action"
 EVENT_PATTERN: dict[str, Any] = {
     "$or": [
-        {"source": ["aws.ec2", "stackops.watcher"], "detail-type": [STATE_CHANGE]},
-        {"source": ["aws.autoscaling"], "detail-type": [LAUNCH_ACTION, TERMINATE_ACTION]},
+        {"source": [SOURCE_EC2, SOURCE_WATCHER], "detail-type": [STATE_CHANGE]},
+        {"source": [SOURCE_AUTOSCALING], "detail-type": [LAUNCH_ACTION, TERMINATE_ACTION]},
     ]
 }
 

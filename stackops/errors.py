@@ -46,3 +46,8 @@ class AwsFailure(StackopsError):
 
 class TargetNotConfigured(InvalidInput):
     """No AWS target (sandbox, endpoint or account) could be chosen."""
+
+
+class AwsUnavailable(AwsFailure):
+    """An AWS call failed for a passing reason (throttled, a 5xx, a timeout, no connection)
+    after botocore's own retries: nothing is known to have happened; try again later."""

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from stackops.aws.eip import TAG_ALLOCATED_FOR, TAG_STACK
 from stackops.errors import StackopsError
 from stackops.model.resources import Instance, Layer
+from stackops.wire import TAG_ALLOCATED_FOR, TAG_STACK
 
 if TYPE_CHECKING:
     from stackops.services import Services

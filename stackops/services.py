@@ -19,7 +19,15 @@ from stackops.aws.session import AwsSession
 from stackops.aws.sqs import Queue
 from stackops.aws.ssm import ParameterStore
 from stackops.naming import ResourceNames
-from stackops.store import CommandLog, DeploymentLog, EventClaims, Leases, Store
+from stackops.store import (
+    ActionLog,
+    CommandLog,
+    DeploymentLog,
+    EventClaims,
+    InFlightIndex,
+    Leases,
+    Store,
+)
 
 
 def utc_now() -> datetime:
@@ -58,6 +66,14 @@ class Services:
     @cached_property
     def claims(self) -> EventClaims:
         return EventClaims(StateTable(self.session, self.names.table), self.epoch)
+
+    @cached_property
+    def inflight(self) -> InFlightIndex:
+        return InFlightIndex(StateTable(self.session, self.names.table))
+
+    @cached_property
+    def actions(self) -> ActionLog:
+        return ActionLog(StateTable(self.session, self.names.table), self.epoch)
 
     @cached_property
     def queue(self) -> Queue:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stackops.api.records import ensure_unique, require_one, updated
-from stackops.api.secrets import app_secret_path, secret_paths, stash_app_secrets
+from stackops.api.secrets import app_secret_path, stash_app_secrets
 from stackops.errors import InvalidInput
 from stackops.model.fields import new_id
 from stackops.model.resources import App, AppSpec, Layer, Stack
+from stackops.store.app_secrets import forget_app
 
 if TYPE_CHECKING:
     from stackops.services import Services
@@ -86,12 +87,6 @@ def delete_app(services: Services, app_id: str) -> str:
         forget_app(services, app)
         return "deleted"
     return f"undeploying first (deployment {made['DeploymentId']}); deleted when it succeeds"
-
-
-def forget_app(services: Services, app: App) -> None:
-    """Remove an app's record and protected values."""
-    services.parameters.delete_many(secret_paths(services, app))
-    services.store.delete(app)
 
 
 def _check_layers(shortnames: list[str], layers: list[Layer]) -> None:

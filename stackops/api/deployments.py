@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stackops.deploy.runner import LEASE_SECONDS, deployment_lease
 from stackops.errors import Conflict, InvalidInput, NotFound
 from stackops.lifecycle.attributes import apps_for, layers_of
 from stackops.lifecycle.events import deployment_request_message
@@ -25,6 +24,7 @@ from stackops.model.enums import DeploymentCommandName as C
 from stackops.model.enums import InstanceStatus
 from stackops.model.fields import new_id
 from stackops.model.resources import App, Instance, Layer, Stack
+from stackops.store.leases import DEPLOYMENT_LEASE_SECONDS, deployment_lease_name
 
 if TYPE_CHECKING:
     from stackops.services import Services
@@ -103,8 +103,8 @@ def create_deployment(
                 rollback_of=earlier.deployment_id,
             )
     deployment = _validated(fields)
-    lease = deployment_lease(deployment)
-    if not services.leases.acquire(lease, deployment_id, LEASE_SECONDS):
+    lease = deployment_lease_name(deployment.stack_id, deployment.app_id)
+    if not services.leases.acquire(lease, deployment_id, DEPLOYMENT_LEASE_SECONDS):
         holder = services.leases.holder(lease) or "another deployment"
         raise Conflict(
             f"deployment {holder} is running for this app; one deployment per app at a time",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stackops.aws.eip import TAG_ALLOCATED_FOR, TAG_STACK, Address
+from stackops.aws.eip import Address
 from stackops.errors import Conflict, InvalidInput, NotFound
 from stackops.model.resources import Instance, Stack
+from stackops.wire import TAG_ALLOCATED_FOR, TAG_STACK
 
 if TYPE_CHECKING:
     from stackops.services import Services

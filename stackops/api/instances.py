@@ -10,27 +10,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.amis import instance_ami
 from stackops.api.records import ensure_unique, require_one, updated
-from stackops.api.tags import inherited_tags
-from stackops.aws.ec2 import LaunchRequest
+from stackops.ec2_lifecycle import (
+    STARTABLE,
+    instance_tags,
+    launch_ami,
+    next_port_offset,
+    stack_layers,
+    stop_ec2,
+)
+from stackops.ec2_lifecycle import start as start_ec2
 from stackops.errors import Conflict, InvalidInput
 from stackops.lifecycle.events import instance_command_message
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.fields import new_id
 from stackops.model.hostnames import suggest_hostname
 from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
-from stackops.model.validation import validate_ec2_tags
 
 if TYPE_CHECKING:
-    from stackops.aws.ec2 import Ec2Instance
     from stackops.services import Services
 
-TAG_STACK = "stackops:stack-id"
-TAG_INSTANCE = "stackops:instance-id"
-TAG_LAYERS = "stackops:layer-ids"
+__all__ = [
+    "STARTABLE",
+    "STOPPABLE",
+    "instance_tags",
+    "next_port_offset",
+    "stack_layers",
+]
 
-STARTABLE = {S.stopped, S.start_failed, S.setup_failed, S.stop_failed, S.terminated}
 STOPPABLE = {
     S.requested,
     S.pending,
@@ -45,43 +52,6 @@ STOPPABLE = {
 }
 # Fields of a launched instance that only a stopped instance may change (OpsWorks's rule).
 NEEDS_STOPPED = {"instance_type", "hostname", "os", "ami_id", "architecture", "ssh_key_name"}
-
-
-def instance_tags(instance: Instance) -> dict[str, str]:
-    """The tags that tie an EC2 instance to its stackops instance, checked against EC2's limits."""
-    tags = {
-        TAG_STACK: instance.stack_id,
-        TAG_INSTANCE: instance.instance_id,
-        TAG_LAYERS: ",".join(instance.layer_ids),
-        "Name": instance.hostname,
-    }
-    validate_ec2_tags(tags)
-    return tags
-
-
-def stack_layers(services: Services, stack_id: str, layer_ids: list[str]) -> list[Layer]:
-    """The layers named, each checked to belong to the stack."""
-    layers = services.store.get_many(Layer, layer_ids)
-    for layer in layers:
-        if layer.stack_id != stack_id:
-            raise InvalidInput(
-                f"layer {layer.layer_id} belongs to another stack ({layer.stack_id})"
-            )
-    return layers
-
-
-PORT_COUNTER = ("counter#port-offsets", "counter")  # state table item: instances numbered
-
-
-def next_port_offset(services: Services) -> int:
-    """A port offset no other instance of this target has, whatever its stack (never
-    reused): an atomic counter in the state table, from the sandbox's own port block."""
-    from stackops.aws.dynamodb import StateTable
-    from stackops.nodes import port_block, port_offset
-
-    table = StateTable(services.session, services.names.table)
-    number = table.increment(*PORT_COUNTER, "value")
-    return port_offset(port_block(services.session.target.endpoint_url), number)
 
 
 def create_instance(
@@ -110,7 +80,7 @@ def create_instance(
         port_offset=next_port_offset(services),
     )
     instance_tags(instance)  # refuse now what EC2 would refuse at launch
-    _ami(services, stack, instance)  # an OS or AMI that cannot launch is refused now
+    launch_ami(services, stack, instance)  # an OS or AMI that cannot launch is refused now
     services.store.put(instance)
     return {"InstanceId": instance_id}
 
@@ -155,7 +125,7 @@ def update_instance(services: Services, instance_id: str, changes: dict[str, Any
         ensure_unique("instance", "hostname", changes["hostname"], taken, instance_id)
     new = updated(instance, changes)
     if {"os", "ami_id", "architecture"} & changes.keys():
-        _ami(services, services.store.get(Stack, instance.stack_id), new)
+        launch_ami(services, services.store.get(Stack, instance.stack_id), new)
     tags = instance_tags(new)
     if new.ec2_instance_id and launched:
         services.ec2.tag(new.ec2_instance_id, tags)
@@ -188,84 +158,13 @@ def delete_instance(
     services.store.delete(instance)
 
 
-def _ami(services: Services, stack: Stack, instance: Instance) -> str:
-    return instance_ami(
-        services,
-        stack,
-        os_name=instance.os,
-        ami_id=instance.ami_id,
-        architecture=instance.architecture.value,
-    )
-
-
-def launch_request(
-    services: Services, stack: Stack, layers: list[Layer], instance: Instance, token: str
-) -> LaunchRequest:
-    """run_instances parameters from the instance, its layers and the stack's defaults."""
-    from stackops.agent_install import agent_launch
-
-    groups = [g for layer in layers for g in layer.custom_security_group_ids]
-    user_data, profile = agent_launch(services, stack, layers, instance)
-    return LaunchRequest(
-        image_id=_ami(services, stack, instance),
-        instance_type=instance.instance_type,
-        tags={**inherited_tags(stack, layers), **instance_tags(instance)},
-        client_token=token,
-        subnet_id=instance.subnet_id or stack.default_subnet_id,
-        availability_zone=instance.availability_zone or stack.default_availability_zone,
-        security_group_ids=tuple(dict.fromkeys(groups)),
-        key_name=instance.ssh_key_name or stack.default_ssh_key_name,
-        instance_profile_arn=profile,
-        ebs_optimized=instance.ebs_optimized
-        or any(la.use_ebs_optimized_instances for la in layers),
-        associate_public_ip=all(la.auto_assign_public_ips for la in layers),
-        tenancy=instance.tenancy,
-        user_data=user_data,
-    )
-
-
-def _with_ec2(instance: Instance, ec2: Ec2Instance, status: S) -> Instance:
-    return instance.model_copy(
-        update={
-            "ec2_instance_id": ec2.instance_id,
-            "status": status,
-            "private_ip": ec2.private_ip,
-            "public_ip": ec2.public_ip,
-            "private_dns": ec2.private_dns,
-            "public_dns": ec2.public_dns,
-            "subnet_id": ec2.subnet_id or instance.subnet_id,
-            "availability_zone": ec2.availability_zone or instance.availability_zone,
-            "security_group_ids": list(ec2.security_group_ids),
-        }
-    )
-
-
 def start_instance(services: Services, instance_id: str) -> None:
-    """Launch (or start again) the EC2 instance of a stopped instance; status `pending`."""
-    instance = services.store.get(Instance, instance_id)
-    stack = services.store.get(Stack, instance.stack_id)
-    layers = stack_layers(services, instance.stack_id, instance.layer_ids)
-    requested = instance.model_copy(update={"status": S.requested, "stop_requested": False})
-    services.store.transition(requested, STARTABLE)
-    try:
-        ec2 = _restartable(services, instance)
-        if ec2 is not None:
-            services.ec2.start(ec2.instance_id)
-        else:
-            token = f"{instance_id}-{services.clock():%Y%m%dT%H%M%S}"
-            ec2 = services.ec2.launch(launch_request(services, stack, layers, instance, token))
-    except Exception:
-        services.store.put(requested.model_copy(update={"status": S.start_failed}))
-        raise
-    services.store.put(_with_ec2(requested, ec2, S.pending))
+    """Launch (or start again) the EC2 instance of a stopped instance; status `pending`.
 
-
-def _restartable(services: Services, instance: Instance) -> Ec2Instance | None:
-    """The stopped EBS-backed EC2 instance to start again, if there is one."""
-    if not instance.ec2_instance_id:
-        return None
-    found = services.ec2.describe([instance.ec2_instance_id]).get(instance.ec2_instance_id)
-    return found if found and found.state in ("stopped", "stopping") else None
+    Idempotent per instance (`stackops.ec2_lifecycle.start`): a second start at the
+    same time is refused by the status write and never launches a second EC2 instance.
+    """
+    start_ec2(services, instance_id)
 
 
 def stop_instance(services: Services, instance_id: str, force: bool = False) -> str:
@@ -285,12 +184,8 @@ def stop_instance(services: Services, instance_id: str, force: bool = False) -> 
         services.store.put(stopping.model_copy(update={"status": S.stopped}))
         return "stopped"
     if force:
-        final = S.terminated if instance.root_device_type == "instance-store" else S.stopped
         try:
-            if final is S.terminated:
-                services.ec2.terminate(instance.ec2_instance_id)
-            else:
-                services.ec2.stop(instance.ec2_instance_id, force=True)
+            final = stop_ec2(services, instance, force=True)
         except Exception:
             services.store.put(stopping.model_copy(update={"status": S.stop_failed}))
             raise

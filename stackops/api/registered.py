@@ -16,17 +16,17 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from stackops.api.instances import TAG_INSTANCE, instance_tags, next_port_offset, stack_layers
 from stackops.api.records import ensure_unique
-from stackops.api.tags import inherited_tags
+from stackops.ec2_lifecycle import ec2_tags, instance_tags, next_port_offset, stack_layers
 from stackops.errors import Conflict, InvalidInput
-from stackops.lifecycle.events import configure_request_message
+from stackops.lifecycle import coalesce
 from stackops.model.commands import Command, CommandType
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.fields import new_id
 from stackops.model.hostnames import suggest_hostname
 from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
 from stackops.model.validation import validate_hostname
+from stackops.wire import TAG_INSTANCE
 
 if TYPE_CHECKING:
     from stackops.aws.ec2 import Ec2Instance
@@ -169,7 +169,7 @@ def register_instance(
         "port_offset": next_port_offset(services),
     }
     instance = Instance(**{"os": "Custom", **given, **facts})
-    services.ec2.tag(ec2.instance_id, {**inherited_tags(stack, []), **instance_tags(instance)})
+    services.ec2.tag(ec2.instance_id, ec2_tags(stack, [], instance))
     services.store.put(instance)
     if layer_ids:
         assign_instance(services, instance_id, list(layer_ids))
@@ -219,10 +219,7 @@ def assign_instance(services: Services, instance_id: str, layer_ids: list[str]) 
     )
     services.store.transition(assigned, {S.registered, S.stopped})
     if instance.ec2_instance_id:
-        services.ec2.tag(
-            instance.ec2_instance_id,
-            {**inherited_tags(stack, layers), **instance_tags(assigned)},
-        )
+        services.ec2.tag(instance.ec2_instance_id, ec2_tags(stack, layers, assigned))
     if running and instance.ec2_instance_id:
         announce_running(services, instance.ec2_instance_id)
 
@@ -240,7 +237,7 @@ def unassign_instance(services: Services, instance_id: str) -> None:
     instance = _registered_instance(services, instance_id, "unassign-instance")
     if not instance.layer_ids:
         raise InvalidInput(f"instance {instance.hostname} is in no layer")
-    was_online = instance.status is S.online
+    token = _membership_changing(services, instance)
     _leave_layers(services, instance)
     down = instance.status in (S.stopped, S.terminated)
     unassigned = instance.model_copy(
@@ -249,23 +246,22 @@ def unassign_instance(services: Services, instance_id: str) -> None:
     services.store.put(unassigned)
     if instance.ec2_instance_id:
         services.ec2.tag(instance.ec2_instance_id, instance_tags(unassigned))
-    if was_online:
-        request_configure(services, instance.stack_id)
+    if token is not None:
+        request_configure(services, instance.stack_id, token)
 
 
 def deregister_instance(services: Services, instance_id: str) -> None:
     """Forget a registered instance and remove stackops's tags; its EC2 instance keeps running."""
     instance = _registered_instance(services, instance_id, "deregister-instance")
-    was_online = instance.status is S.online
     stack = services.store.get(Stack, instance.stack_id)
     layers = services.store.get_many(Layer, instance.layer_ids) if instance.layer_ids else []
+    token = _membership_changing(services, instance)
     _leave_layers(services, instance)
     if instance.ec2_instance_id:
-        keys = [*instance_tags(instance), *inherited_tags(stack, layers)]
-        services.ec2.untag(instance.ec2_instance_id, keys)
+        services.ec2.untag(instance.ec2_instance_id, list(ec2_tags(stack, layers, instance)))
     services.store.delete(instance)
-    if was_online:
-        request_configure(services, instance.stack_id)
+    if token is not None:
+        request_configure(services, instance.stack_id, token)
 
 
 def _leave_layers(services: Services, instance: Instance) -> None:
@@ -279,22 +275,31 @@ def _leave_layers(services: Services, instance: Instance) -> None:
             services.target_groups.deregister(layer.target_group_arn, [instance.ec2_instance_id])
 
 
-def request_configure(services: Services, stack_id: str) -> None:
-    """Queue one configure per online instance of the stack and ask the dispatcher to run them
-    (the membership changed), as the dispatcher does after a boot or a stop."""
+def _membership_changing(services: Services, instance: Instance) -> str | None:
+    """For an online instance about to leave: note the stack's membership change first
+    (durable before it happens, as the dispatcher does, so a crash before the configures
+    are queued leaves them to the sweeper); its token, or None when nothing changes."""
+    if instance.status is not S.online:
+        return None
+    return services.inflight.membership_changed(instance.stack_id, services.epoch())
+
+
+def request_configure(services: Services, stack_id: str, token: str) -> None:
+    """Queue one configure per online instance of the stack and ask the dispatcher to run
+    them (the membership changed), through the one queueing path, `lifecycle.coalesce`."""
     online = [i for i in services.store.contents(stack_id).instances if i.status is S.online]
-    if not online:
-        return
-    seq = services.commands.next_membership(stack_id)
-    for instance in online:
-        services.commands.queue_configure(
-            Command(
-                command_id=new_id(),
-                instance_id=instance.instance_id,
-                stack_id=stack_id,
-                type=CommandType.configure,
-                created_at=services.now_precise(),
-                seq=seq,
-            )
-        )
-    services.queue.send(configure_request_message(stack_id, seq))
+    coalesce.request(
+        services.commands,
+        services.queue.send,
+        stack_id,
+        online,
+        lambda instance, seq: Command(
+            command_id=new_id(),
+            instance_id=instance.instance_id,
+            stack_id=stack_id,
+            type=CommandType.configure,
+            created_at=services.now_precise(),
+            seq=seq,
+        ),
+    )
+    services.inflight.membership_queued(stack_id, token)

@@ -12,18 +12,24 @@ from typing import TYPE_CHECKING
 
 from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
 from stackops.model.resources import App, Layer, Stack
-from stackops.model.secret_ref import SecretRef
 from stackops.source_attributes import cookbook_secret_path
+from stackops.store.app_secrets import SOURCE_SECRETS, app_secret_path, secret_paths
 
 if TYPE_CHECKING:
     from stackops.services import Services
 
-SOURCE_SECRETS = ("password", "ssh_key")
-
-
-def app_secret_path(services: Services, app_id: str, *parts: str) -> str:
-    """Where one protected value of an app is kept."""
-    return "/".join([services.names.secret_prefix(), "apps", app_id, *parts])
+__all__ = [
+    "app_secret_path",
+    "copy_app_secrets",
+    "copy_stack_secrets",
+    "layer_secret_path",
+    "layer_secret_paths",
+    "secret_paths",
+    "stack_secret_paths",
+    "stash_app_secrets",
+    "stash_layer_secrets",
+    "stash_stack_secrets",
+]
 
 
 def stash_app_secrets(services: Services, app: App) -> App:
@@ -57,18 +63,6 @@ def stash_app_secrets(services: Services, app: App) -> App:
     return app.model_copy(
         update={"environment": env, "app_source": source, "ssl_configuration": ssl}
     )
-
-
-def secret_paths(services: Services, app: App) -> list[str]:
-    """Every parameter that may hold a protected value of `app`."""
-    paths = [
-        app_secret_path(services, app.app_id, "env", v.key)
-        for v in app.environment
-        if v.secure and not isinstance(v.value, SecretRef)
-    ]
-    paths += [app_secret_path(services, app.app_id, "source", n) for n in SOURCE_SECRETS]
-    paths.append(app_secret_path(services, app.app_id, "ssl", "private_key"))
-    return paths
 
 
 def copy_app_secrets(services: Services, source: App, new_app_id: str) -> None:

@@ -9,6 +9,9 @@ from typing import Any
 from stackops.aws.roles import DISPATCHER, OPERATOR, calls
 from stackops.aws.session import AwsSession, aws_errors
 
+# What EC2 answers for an id that names no instance (only these mean "gone").
+GONE = frozenset({"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"})
+
 
 @dataclass(frozen=True)
 class LaunchRequest:
@@ -124,23 +127,25 @@ class Ec2:
                             for raw in reservation["Instances"]:
                                 found[raw["InstanceId"]] = _instance(raw)
                 except self._client.exceptions.ClientError as exc:
-                    if exc.response["Error"]["Code"] != "InvalidInstanceID.NotFound":
+                    if exc.response["Error"]["Code"] not in GONE:
                         raise
                     for one in chunk:  # rare: look the survivors up one by one
                         found.update(self._describe_one(one))
         return found
 
     @calls("ec2:DescribeInstances", roles=(DISPATCHER,))
-    def describe_tagged(self, tag_key: str) -> list[Ec2Instance]:
-        """Every instance carrying `tag_key` (any value, any state): one paginated describe.
-
-        Pages hold up to 1000 reservations (moto counts reservations, not instances).
+    def describe_tagged(self, tag_key: str, value: str | None = None) -> list[Ec2Instance]:
+        """Every instance carrying `tag_key` (with `value`, if given; any state): one
+        paginated describe. Pages hold up to 1000 reservations (moto counts reservations).
         """
         found: dict[str, Ec2Instance] = {}
+        if value is None:
+            tag_filter = {"Name": "tag-key", "Values": [tag_key]}
+        else:
+            tag_filter = {"Name": f"tag:{tag_key}", "Values": [value]}
         with aws_errors("ec2:DescribeInstances"):
             pages = self._client.get_paginator("describe_instances").paginate(
-                Filters=[{"Name": "tag-key", "Values": [tag_key]}],
-                PaginationConfig={"PageSize": 1000},
+                Filters=[tag_filter], PaginationConfig={"PageSize": 1000}
             )
             for page in pages:
                 for reservation in page["Reservations"]:
@@ -164,10 +169,13 @@ class Ec2:
         return [_instance(raw) for res in resp["Reservations"] for raw in res["Instances"]]
 
     def _describe_one(self, instance_id: str) -> dict[str, Ec2Instance]:
+        """One instance, or nothing when EC2 says it does not exist (only then)."""
         try:
             resp = self._client.describe_instances(InstanceIds=[instance_id])
-        except self._client.exceptions.ClientError:
-            return {}
+        except self._client.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] in GONE:
+                return {}
+            raise
         return {
             raw["InstanceId"]: _instance(raw)
             for res in resp["Reservations"]

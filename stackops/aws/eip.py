@@ -15,6 +15,7 @@ from typing import Any
 
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure
+from stackops.wire import TAG_STACK
 
 ACTIONS = (
     "ec2:DescribeAddresses",
@@ -25,9 +26,6 @@ ACTIONS = (
     "ec2:CreateTags",
     "ec2:DeleteTags",
 )
-
-TAG_STACK = "stackops:stack-id"
-TAG_ALLOCATED_FOR = "stackops:allocated-for"
 
 
 @dataclass(frozen=True)

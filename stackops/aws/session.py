@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
 import botocore.config
 import botocore.exceptions
+from botocore.retries.standard import ThrottledRetryableChecker, TransientRetryableChecker
 
 from stackops.config import Target
-from stackops.errors import AwsFailure, InvalidInput
+from stackops.errors import AwsFailure, AwsUnavailable, InvalidInput
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
@@ -31,7 +33,7 @@ class AwsSession:
         if target.is_local and self._session.get_credentials() is None:
             # A loopback sandbox needs no real credentials; never invent them for AWS.
             self._session = boto3.session.Session(region_name=target.region, **FAKE_CREDENTIALS)
-        retries = {"max_attempts": 1 if target.is_local else 4, "mode": "standard"}
+        retries = retry_policy(target, os.environ)
         self._config = botocore.config.Config(
             retries=retries, connect_timeout=5, read_timeout=60, max_pool_connections=32
         )
@@ -92,26 +94,78 @@ def guard_target(session: boto3.session.Session, target: Target) -> None:
     session.events.register("before-parse", refuse_html)
 
 
+RETRY_MODES = ("standard", "adaptive", "legacy")
+# An AWS account throttles and has bad minutes: botocore retries with backoff first (and
+# adaptive mode also slows the client down). A loopback sandbox does neither, and moto
+# answers an operation it lacks with a 500 that retries would only make slow.
+# Attempts count the first call (botocore's `total_max_attempts`, as AWS_MAX_ATTEMPTS does).
+ACCOUNT_RETRIES = {"mode": "adaptive", "total_max_attempts": 8}
+LOCAL_RETRIES = {"mode": "standard", "total_max_attempts": 1}
+
+# What botocore itself retries as throttling or a passing fault: after its retries, the
+# same errors mean "try again later", never "it failed" or "it is gone".
+PASSING_CODES = frozenset(
+    ThrottledRetryableChecker._THROTTLED_ERROR_CODES
+    + TransientRetryableChecker._TRANSIENT_ERROR_CODES
+    + ["InternalError", "InternalFailure", "InternalServerError", "ServiceUnavailable"]
+    + ["ServiceUnavailableException", "InternalServerException", "RequestExpired"]
+)
+PASSING_STATUS = frozenset(TransientRetryableChecker._TRANSIENT_STATUS_CODES)
+PASSING_BOTOCORE = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionError,
+)
+
+
+def retry_policy(target: Target, environ: Mapping[str, str]) -> dict[str, Any]:
+    """botocore's retry settings: AWS_RETRY_MODE / AWS_MAX_ATTEMPTS when set (botocore's own
+    variables), else adaptive with 8 attempts on an account, one attempt on loopback."""
+    policy = dict(LOCAL_RETRIES if target.is_local else ACCOUNT_RETRIES)
+    mode = environ.get("AWS_RETRY_MODE", "").strip()
+    if mode in RETRY_MODES:
+        policy["mode"] = mode
+    attempts = environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if attempts.isdigit() and 1 <= int(attempts) <= 50:
+        policy["total_max_attempts"] = int(attempts)
+    return policy
+
+
+def is_passing(exc: BaseException) -> bool:
+    """True for a botocore error that says "not now" rather than "no": throttling, a 5xx,
+    a timeout or a lost connection (the errors botocore's retry modes retry)."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return err.get("Code") in PASSING_CODES or status in PASSING_STATUS
+    return isinstance(exc, PASSING_BOTOCORE)
+
+
 @contextlib.contextmanager
 def aws_errors(call: str) -> Iterator[None]:
-    """Turn botocore failures inside the block into a one-line AwsFailure naming `call`."""
+    """Turn botocore failures inside the block into a one-line AwsFailure naming `call`;
+    a passing one (see `is_passing`) is an AwsUnavailable: nothing is known to be done."""
     try:
         yield
     except botocore.exceptions.ClientError as exc:
         err = exc.response.get("Error", {})
+        kind = AwsUnavailable if is_passing(exc) else AwsFailure
         message = " ".join(str(err.get("Message", "")).split())[:300]
-        raise AwsFailure(f"{call} failed: {err.get('Code', 'Error')}: {message}") from exc
+        raise kind(f"{call} failed: {err.get('Code', 'Error')}: {message}") from exc
     except botocore.exceptions.NoCredentialsError as exc:
         raise AwsFailure(
             f"{call} failed: no AWS credentials", hint="configure a profile or run a sandbox"
         ) from exc
     except botocore.exceptions.EndpointConnectionError as exc:
-        raise AwsFailure(
+        raise AwsUnavailable(
             f"{call} failed: cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}",
             hint="is the sandbox up? 'stackops sandbox status'",
         ) from exc
     except botocore.exceptions.BotoCoreError as exc:
-        raise AwsFailure(f"{call} failed: {exc}") from exc
+        kind = AwsUnavailable if is_passing(exc) else AwsFailure
+        raise kind(f"{call} failed: {exc}") from exc
 
 
 def error_code(exc: BaseException) -> str | None:

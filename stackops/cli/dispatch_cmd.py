@@ -40,6 +40,13 @@ from stackops.config import state_home
     help="Seconds a received message stays hidden; extended while its work runs.",
 )
 @click.option(
+    "--sweep-every",
+    type=click.FloatRange(0.1, 86400),
+    default=60.0,
+    show_default=True,
+    help="Seconds between sweeps for what dead dispatchers left (one sweep for all of them).",
+)
+@click.option(
     "--poll-wait",
     type=click.IntRange(0, 20),
     default=20,
@@ -60,6 +67,7 @@ def dispatch(
     cookbooks: tuple[Path, ...],
     workers: int,
     visibility_timeout: int,
+    sweep_every: float,
     poll_wait: int,
     print_systemd_unit: bool,
 ) -> None:
@@ -94,6 +102,7 @@ def dispatch(
         nodes_root=state_home() / "nodes",
         workers=workers,
         visibility_timeout=visibility_timeout,
+        sweep_every_seconds=sweep_every,
     )
     if once or drain:
         outcome = dispatcher.drain() if drain else dispatcher.poll()

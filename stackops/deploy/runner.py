@@ -21,7 +21,6 @@ deployment's message says why it failed and what was rolled back.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -34,9 +33,18 @@ from stackops.deploy.health import HealthResult
 from stackops.deploy.progress import Outcome, ProgressLog, clip, failure_message
 from stackops.deploy.releases import SWITCHES, plan_run, release_of
 from stackops.deploy.strategies import failure_tolerance, get_strategy
+from stackops.errors import AwsUnavailable
 from stackops.model.commands import Command, CommandStatus
 from stackops.model.deployments import BatchProgress, Deployment, DeploymentStatus
 from stackops.model.resources import App, Instance
+from stackops.store.app_secrets import forget_app
+from stackops.store.leases import (
+    DEPLOYMENT_LEASE_SECONDS,
+    LeaseBusy,
+    LeaseKeeper,
+    deployment_lease_name,
+    instance_lease,
+)
 
 if TYPE_CHECKING:
     from stackops.lifecycle.activities import Activities, StackView
@@ -45,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stackops.deploy")
 
-LEASE_SECONDS = 300
+LEASE_SECONDS = DEPLOYMENT_LEASE_SECONDS
 PAUSED_LEASE_SECONDS = 7 * 86400  # a paused deployment keeps its app while people try it
 INSTANCE_WAIT_SECONDS = 600
 
@@ -56,7 +64,7 @@ class DeploymentBusy(Exception):
 
 def deployment_lease(deployment: Deployment) -> str:
     """The lease that makes deployments of one (stack, app) one at a time."""
-    return f"deployment#{deployment.stack_id}#{deployment.app_id or 'stack'}"
+    return deployment_lease_name(deployment.stack_id, deployment.app_id)
 
 
 class DeploymentRunner:
@@ -71,6 +79,7 @@ class DeploymentRunner:
         workers: int = 8,
         sleep: Callable[[float], None] = time.sleep,
         health_get: Any = None,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.services = services
         self.activities = activities
@@ -78,8 +87,8 @@ class DeploymentRunner:
         self.workers = workers
         self.sleep = sleep
         self.health_get = health_get
-        self._lock = threading.Lock()  # guards `_held`
-        self._held: dict[str, str] = {}  # instance leases held now -> holder (heartbeated)
+        self.lease_seconds = lease_seconds
+        self._keeper: LeaseKeeper | None = None  # renews the leases a run holds
         self.progress = ProgressLog(services.deployments)
 
     # -- the whole deployment ------------------------------------------------------------
@@ -98,37 +107,40 @@ class DeploymentRunner:
         lease = deployment_lease(deployment)
         owner = f"{deployment.deployment_id}/{uuid.uuid4().hex[:8]}"
         if not self.services.leases.take_over(
-            lease, deployment.deployment_id, owner, LEASE_SECONDS
+            lease, deployment.deployment_id, owner, self.lease_seconds
         ):
             holder = self.services.leases.holder(lease) or ""
             if holder.split("/")[0] != deployment.deployment_id:
                 return self._finish(deployment, False, f"deployment {holder} holds this app")
             raise DeploymentBusy(deployment_id)
-        stop = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(lease, owner, stop), daemon=True)
-        beat.start()
-        try:
-            deployment = self._execute(deployment)
-        except Exception as exc:
-            log.exception("deployment %s failed", deployment_id)
-            deployment = self._fail_on_error(deployment_id, exc)
-        finally:
-            stop.set()
-            beat.join()
-            if deployment.status is not DeploymentStatus.paused:
+        inflight = self.services.inflight
+        inflight.begin_deployment(
+            deployment_id, deployment.stack_id, lease, owner, self.services.epoch()
+        )
+        with LeaseKeeper(self.services.leases, self.lease_seconds) as keeper:
+            keeper.hold(lease, owner)
+            self._keeper = keeper
+            try:
+                deployment = self._execute(deployment)
+            except AwsUnavailable:
+                # AWS is out for a while: nothing is failed that did not fail. The lease
+                # is given back and the request retried; the runner resumes from the
+                # batches recorded.
+                keeper.drop(lease)
                 self.services.leases.release(lease, owner)
-            else:  # paused: the lease stays the deployment's, for continue or abort
-                self.services.leases.take_over(lease, owner, deployment_id, PAUSED_LEASE_SECONDS)
+                raise
+            except Exception as exc:
+                log.exception("deployment %s failed", deployment_id)
+                deployment = self._fail_on_error(deployment_id, exc)
+            finally:
+                self._keeper = None
+            keeper.drop(lease)
+        if deployment.status is not DeploymentStatus.paused:
+            self.services.leases.release(lease, owner)
+        else:  # paused: the lease stays the deployment's, for continue or abort
+            self.services.leases.take_over(lease, owner, deployment_id, PAUSED_LEASE_SECONDS)
+        inflight.end("deployment", deployment_id)
         return deployment
-
-    def _heartbeat(self, lease: str, owner: str, stop: threading.Event) -> None:
-        """Keep the deployment's lease, and the instance leases its runs hold, alive."""
-        while not stop.wait(LEASE_SECONDS / 3):
-            self.services.leases.acquire(lease, owner, LEASE_SECONDS)
-            with self._lock:
-                held = list(self._held.items())
-            for instance_lease, holder in held:
-                self.services.leases.acquire(instance_lease, holder, LEASE_SECONDS)
 
     def _execute(self, deployment: Deployment) -> Deployment:
         view = self.activities.view(deployment.stack_id)
@@ -301,32 +313,30 @@ class DeploymentRunner:
         command = self.activities.new_command(
             instance, plan.kind, deployment_id=deployment.deployment_id
         )
-        lease = f"instance#{instance.instance_id}"
         holder = f"{deployment.deployment_id}/{uuid.uuid4().hex[:8]}"
-        self._take_instance(lease, holder)
-        with self._lock:
-            self._held[lease] = holder
         try:
-            return self.activities.run(
-                command,
-                plan.activity,
-                recipes=plan.recipes,
-                custom_json=plan.custom_json,
-                releases=plan.releases,
-                migrate=migrate,
-                view=view,
-            )
-        finally:
-            with self._lock:
-                self._held.pop(lease, None)
-            self.services.leases.release(lease, holder)
-
-    def _take_instance(self, lease: str, owner: str) -> None:
-        deadline = time.monotonic() + INSTANCE_WAIT_SECONDS
-        while not self.services.leases.acquire(lease, owner, LEASE_SECONDS):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{lease} stayed busy for {INSTANCE_WAIT_SECONDS} s")
-            self.sleep(0.5)
+            with instance_lease(
+                self.services.leases,
+                instance.instance_id,
+                holder,
+                self.lease_seconds,
+                keeper=self._keeper,
+                wait_seconds=INSTANCE_WAIT_SECONDS,
+                sleep=self.sleep,
+            ):
+                return self.activities.run(
+                    command,
+                    plan.activity,
+                    recipes=plan.recipes,
+                    custom_json=plan.custom_json,
+                    releases=plan.releases,
+                    migrate=migrate,
+                    view=view,
+                )
+        except LeaseBusy:
+            raise TimeoutError(
+                f"{instance.hostname} stayed busy for {INSTANCE_WAIT_SECONDS} s"
+            ) from None
 
     def _health(self, app: App, instance: Instance, command_id: str) -> HealthResult | None:
         """The app's health check on the instance (None when it has none): HTTP from here,
@@ -450,8 +460,6 @@ class DeploymentRunner:
         )
         status = DeploymentStatus.successful if ok else DeploymentStatus.failed
         if ok and deployment.delete_app and deployment.app_id:
-            from stackops.api.apps import forget_app  # the one way an app record goes
-
             forget_app(self.services, self.services.store.get(App, deployment.app_id))
         done = self._save(
             deployment, status=status, completed_at=now, duration=max(duration, 0), message=message

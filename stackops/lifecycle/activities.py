@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stackops.errors import StackopsError
+from stackops.errors import AwsFailure, AwsUnavailable, StackopsError
 from stackops.executors import RunRequest, RunResult
 from stackops.layer_attachments import (
     assign_elastic_ip,
@@ -26,10 +26,12 @@ from stackops.lifecycle.attributes import (
     layers_of,
     recipes_for,
 )
+from stackops.lifecycle.status import is_member
 from stackops.model.commands import Command, CommandStatus, CommandType
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.fields import new_id
 from stackops.model.resources import App, Instance, Layer, Stack
+from stackops.store.leases import holder_here, instance_lease_name
 
 if TYPE_CHECKING:
     from stackops.executors import Executor
@@ -98,10 +100,15 @@ class Activities:
         return StackView(stack, contents.layers, contents.apps, contents.instances)
 
     def set_status(self, instance: Instance, status: S) -> Instance:
-        """Record a new status (and the instance's other fields as given); publish it."""
+        """Record a new status (and the instance's other fields as given); publish it.
+
+        A change of online membership is noted in the in-flight index first, so the
+        configure fan-out it calls for survives a crash (the sweeper does it then)."""
         if instance.status is status:
             return instance
         changed = instance.model_copy(update={"status": status})
+        if is_member(instance.status) != is_member(status):  # durable before it happens
+            self.services.inflight.membership_changed(instance.stack_id, self.services.epoch())
         self.services.store.put(changed)
         self.publisher.instance_state(changed, instance.status, status)
         log.info("%s %s -> %s", instance.hostname, instance.status, status)
@@ -140,16 +147,21 @@ class Activities:
         timeout: float | None = None,
         view: StackView | None = None,
     ) -> Command:
-        """Run one command on its instance and record the outcome (never raises for a run).
+        """Run one command on its instance and record the outcome.
 
-        Node attributes come from `view` when given (a deployment reads its stack once
-        per batch), else from a fresh read: configure must see the newest membership."""
+        A failed run is an outcome, recorded, not an exception. AwsUnavailable is raised
+        when AWS fails before the run starts (the command is then put back, never
+        recorded as failed) or while its outcome is recorded (it stays in the in-flight
+        index and the work is retried). Node attributes come from `view` when given (a
+        deployment reads its stack once per batch), else from a fresh read: configure must
+        see the newest membership."""
         running = command.model_copy(
             update={"status": CommandStatus.running, "acknowledged_at": self.services.now_precise()}
         )
         chosen: list[str] = list(recipes or [])
         try:
             self.services.commands.put(running)
+            self._in_flight(running)
             view = view or self.view(command.stack_id)
             instance = next(i for i in view.instances if i.instance_id == command.instance_id)
             if recipes is None:
@@ -180,12 +192,46 @@ class Activities:
                 root=self.node_root(instance),
             )
             result = self.executor.run(request)
+        except AwsUnavailable as exc:  # nothing ran: never record it as failed
+            self._not_run(running, exc)
+            raise
         except StackopsError as exc:
             result = RunResult(False, 2, None, f"not run: {exc}", False, 0.0)
         except Exception as exc:  # a bug or an outage: record it, never leave it "running"
             log.exception("command %s could not run", command.command_id)
             result = RunResult(False, 70, None, f"not run: {type(exc).__name__}: {exc}", False, 0.0)
         return self._record(running, chosen, result, releases or {})
+
+    def _in_flight(self, command: Command) -> None:
+        """Note the run in the in-flight index, with the holder of the instance's lease."""
+        lease = instance_lease_name(command.instance_id)
+        self.services.inflight.begin_command(
+            command, lease, holder_here(lease), self.services.epoch()
+        )
+
+    def _not_run(self, command: Command, exc: AwsUnavailable) -> None:
+        """AWS failed before the executor started: undo `running`, best effort.
+
+        A queued configure goes back to pending (its slot still names it and it runs
+        when the request comes back); any other command is recorded as skipped, with
+        why; the work that asked for it is retried. If this write fails as well, the
+        in-flight entry stays and the sweeper closes the command.
+        """
+        if command.type is CommandType.configure and command.deployment_id is None:
+            undone = command.model_copy(update={"status": CommandStatus.pending})
+        else:
+            undone = command.model_copy(
+                update={
+                    "status": CommandStatus.skipped,
+                    "summary": f"not run: AWS unavailable ({exc.message}); retried",
+                }
+            )
+        try:
+            self.services.commands.put(undone)
+        except Exception:
+            log.warning("could not undo command %s", command.command_id, exc_info=True)
+            return
+        self.services.inflight.end("command", command.command_id)
 
     def node_root(self, instance: Instance) -> str | None:
         """The instance's node folder in the sandbox (made if missing); None on AWS."""
@@ -200,22 +246,29 @@ class Activities:
     ) -> Command:
         key = f"commands/{command.command_id}.json"  # the agent keeps logs/ for its own report
         body = {"CommandId": command.command_id, "Report": result.report, "Log": result.log}
-        self.services.artifacts.put_object(
-            key, json.dumps(body).encode(), content_type="application/json"
-        )
         summary = _summary(result)
+        log_url: str | None = f"s3://{self.services.artifacts.name}/{key}"
+        try:
+            self.services.artifacts.put_object(
+                key, json.dumps(body).encode(), content_type="application/json"
+            )
+        except AwsFailure as exc:  # the run happened: its outcome is recorded all the same
+            log.warning("log of command %s not stored: %s", command.command_id, exc)
+            summary = f"{summary} (log not stored: {exc.message})"
+            log_url = None
         done = command.model_copy(
             update={
                 "status": CommandStatus.successful if result.ok else CommandStatus.failed,
                 "exit_code": result.exit_code,
                 "completed_at": self.services.now_precise(),
-                "log_url": f"s3://{self.services.artifacts.name}/{key}",
+                "log_url": log_url,
                 "recipes": recipes,
                 "summary": summary,
                 "releases": releases if result.ok else {},
             }
         )
         self.services.commands.put(done)
+        self.services.inflight.end("command", command.command_id)
         self.publisher.command_state(done)
         log.info("%s %s: %s", command.type.value, command.instance_id, summary)
         return done

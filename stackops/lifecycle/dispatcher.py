@@ -1,12 +1,14 @@
 """The lifecycle dispatcher: SQS messages in, recorded activities out (DESIGN §4).
 
-One batch: receive up to ten messages, parse, drop duplicates, resolve EC2 ids
-to instances (tags, batched, cached), decide with the status machine, claim the
-events that have work (conditional write), run the work in parallel, one
-activity per instance at a time (a lease), then fan configure out to the
-stacks whose membership changed, publish, mark the events done and delete the
-messages. A message is deleted only after its work is recorded; while work
-runs, a heartbeat keeps the messages invisible and the leases held.
+One round: receive up to ten messages; parse each (a message that is not an event
+is dropped with a one-line reason, alone); plan the work (`planning`); claim each
+event (`EventClaims`: a duplicate is acknowledged, an event another dispatcher
+holds is left for later); run the work in parallel under a heartbeat, each piece
+deciding again under its instance's lease (`handlers`); queue configure on the
+stacks whose membership changed (`coalesce`); publish; settle the batch
+(`settle`: delete, send again later, or leave to come back); then, at most every
+so often, sweep what dead processes left (`sweeper`). A message is deleted only
+after its work is recorded; nothing in a message can take the process down.
 """
 
 from __future__ import annotations
@@ -17,27 +19,20 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from stackops.deploy.runner import DeploymentBusy, DeploymentRunner
-from stackops.lifecycle.activities import Activities, RunSettings, StackView
-from stackops.lifecycle.events import (
-    ConfigureRequest,
-    DeploymentRequest,
-    Ec2StateChange,
-    InstanceCommand,
-    LifecycleAction,
-    LifecycleEvent,
-    MalformedEvent,
-    configure_request_message,
-    parse_message,
-)
+from stackops.deploy.runner import DeploymentRunner
+from stackops.lifecycle.activities import Activities, RunSettings
+from stackops.lifecycle.events import LifecycleEvent, MalformedEvent, parse_message
+from stackops.lifecycle.handlers import Handlers
+from stackops.lifecycle.heartbeat import Heartbeat
+from stackops.lifecycle.planning import Planner
 from stackops.lifecycle.publish import Publisher
-from stackops.lifecycle.status import Decision, is_member, on_ec2_state
-from stackops.model.commands import CommandStatus, CommandType
-from stackops.model.enums import InstanceStatus as S
-from stackops.model.resources import Instance
-from stackops.nodes import end_node
+from stackops.lifecycle.settle import Settlement, Verdict, settle, verdict_of
+from stackops.lifecycle.sweeper import Sweeper, SweepReport
+from stackops.lifecycle.work import Busy, Done, Effect, Gone, Retry, Work, event_id_of, where
+from stackops.store.leases import Claim
 
 if TYPE_CHECKING:
     from stackops.aws.autoscaling import AutoScaling
@@ -47,20 +42,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stackops.dispatch")
 
-TAG_INSTANCE = "stackops:instance-id"
-TAG_STACK = "stackops:stack-id"
-
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    """How the dispatcher runs; defaults suit a real queue (bootstrap's 300 s visibility)."""
+    """How the dispatcher runs; defaults suit a real queue (bootstrap's 300 s visibility).
+
+    `visibility_timeout` is the one in use: messages are received with it, and event
+    claims and instance leases last as long, so all three run out together when a
+    dispatcher dies. `sweep_every_seconds` bounds how often any dispatcher sweeps.
+    """
 
     run: RunSettings = field(default_factory=RunSettings)
     workers: int = 8
     visibility_timeout: int = 300
-    claim_seconds: int = 300
     keep_event_ids_seconds: int = 86400
     retry_busy_seconds: int = 5
+    sweep_every_seconds: float = 60.0
+    max_messages: int = 10  # per receive (SQS allows 1-10)
 
 
 @dataclass
@@ -73,8 +71,10 @@ class BatchOutcome:
     ignored: int = 0
     handled: int = 0
     deferred: int = 0
-    failed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # message ids whose work must retry
     retried: list[str] = field(default_factory=list)  # message ids left to come back later
+    reasons: dict[str, str] = field(default_factory=dict)  # message id -> why dropped/retried
+    sweeps: list[SweepReport] = field(default_factory=list)
 
     def add(self, other: BatchOutcome) -> None:
         self.received += other.received
@@ -85,9 +85,11 @@ class BatchOutcome:
         self.deferred += other.deferred
         self.failed.extend(other.failed)
         self.retried.extend(other.retried)
+        self.reasons.update(other.reasons)
+        self.sweeps.extend(other.sweeps)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "Received": self.received,
             "Dropped": self.dropped,
             "Duplicates": self.duplicates,
@@ -96,22 +98,10 @@ class BatchOutcome:
             "Deferred": self.deferred,
             "Failed": len(self.failed),
         }
-
-
-@dataclass
-class Work:
-    """One piece of work an event asks for, on one instance."""
-
-    message: Message
-    event: LifecycleEvent
-    instance: Instance | None  # None for a deployment (it takes its instances' leases itself)
-    kind: str  # "state", "stop", "launch", "terminate", "configure", "deployment"
-    decision: Decision | None = None
-    configure_command_id: str | None = None
-
-
-class InstanceBusy(Exception):
-    """Another dispatcher holds the instance's lease."""
+        swept = [s for s in self.sweeps if s]
+        if swept:
+            out["Swept"] = [s.to_dict() for s in swept]
+        return out
 
 
 class Dispatcher:
@@ -131,13 +121,24 @@ class Dispatcher:
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:8]}"
         self.publisher = Publisher(services.bus)
         self.activities = Activities(services, settings.run, executor, self.publisher)
-        self.autoscaling = autoscaling
-        self.deployments = DeploymentRunner(
-            services, self.activities, self.publisher, workers=settings.workers
+        self.planner = Planner(services, self.activities.view)
+        self.handlers = Handlers(
+            services,
+            self.activities,
+            lambda: self.deployments,
+            owner=self.owner,
+            lease_seconds=settings.visibility_timeout,
+            autoscaling=autoscaling,
         )
-        self._where: dict[str, tuple[str, str] | None] = {}  # ec2 id -> (instance id, stack id)
-        self._changed: set[str] = set()  # stacks whose online membership changed this batch
-        self._changed_lock = threading.Lock()
+        self.sweeper = Sweeper(
+            services,
+            self.activities,
+            owner=self.owner,
+            lease_seconds=settings.visibility_timeout,
+            every_seconds=settings.sweep_every_seconds,
+            current_release=lambda instance, app: self.deployments.current_release(instance, app),
+            nodes_root=settings.run.nodes_root if settings.run.sandbox else None,
+        )
         # Make every client now: boto3 sessions are not thread-safe, clients are.
         for part in (
             "store",
@@ -145,6 +146,8 @@ class Dispatcher:
             "deployments",
             "leases",
             "claims",
+            "inflight",
+            "actions",
             "queue",
             "ec2",
             "artifacts",
@@ -154,15 +157,36 @@ class Dispatcher:
         ):
             getattr(services, part)
 
+    @property
+    def autoscaling(self) -> AutoScaling | None:
+        return self.handlers.autoscaling
+
+    @autoscaling.setter
+    def autoscaling(self, value: AutoScaling | None) -> None:
+        self.handlers.autoscaling = value
+
+    @cached_property
+    def deployments(self) -> DeploymentRunner:
+        return DeploymentRunner(
+            self.services,
+            self.activities,
+            self.publisher,
+            workers=self.settings.workers,
+            lease_seconds=self.settings.visibility_timeout,
+        )
+
     # -- the loop ---------------------------------------------------------------------
     def poll(self, wait_seconds: int = 0) -> BatchOutcome:
-        """Receive one batch and handle it."""
+        """Receive one batch and handle it; then sweep, if it is time to."""
         messages = self.services.queue.receive(
-            max_messages=10,
+            max_messages=self.settings.max_messages,
             wait_seconds=wait_seconds,
             visibility_timeout=self.settings.visibility_timeout,
         )
-        return self.handle(messages)
+        outcome = self.handle(messages)
+        if self.sweeper.due():
+            outcome.sweeps.append(self.sweeper.sweep())
+        return outcome
 
     def drain(self, max_batches: int = 10_000) -> BatchOutcome:
         """Handle batches until the queue answers with nothing (scripts and tests)."""
@@ -174,10 +198,26 @@ class Dispatcher:
                 break
         return total
 
-    def serve(self, stop: threading.Event, wait_seconds: int = 20) -> None:
-        """Long-poll until `stop` is set."""
+    def serve(
+        self,
+        stop: threading.Event,
+        wait_seconds: int = 20,
+        *,
+        pause: Callable[[float], object] | None = None,
+    ) -> None:
+        """Long-poll until `stop` is set; an AWS outage is waited out, never fatal."""
+        pause = pause or stop.wait
+        failures = 0
         while not stop.is_set():
-            outcome = self.poll(wait_seconds)
+            try:
+                outcome = self.poll(wait_seconds)
+            except Exception as exc:  # receive failed: AWS unavailable, say, or throttled
+                failures += 1
+                delay = min(2.0**failures, 60.0)
+                log.warning("round failed (%s); next in %.0f s", exc, delay)
+                pause(delay)
+                continue
+            failures = 0
             if outcome.received:
                 log.info("batch: %s", outcome.to_dict())
 
@@ -187,428 +227,214 @@ class Dispatcher:
         outcome = BatchOutcome(received=len(messages))
         if not messages:
             return outcome
-        done_messages: list[Message] = []
+        verdicts: dict[str, Verdict] = {}
+        reasons: dict[str, str] = {}
+        events = self._parse(messages, verdicts, reasons)
+        plan = self.planner.plan(events)
+        verdicts.update(plan.verdicts)
+        reasons.update(plan.reasons)
+        outcome.ignored = plan.ignored
+        works, claimed = self._claim(plan.works, verdicts, reasons)
+        effects = self._run_all(works, messages)
+        changed: set[str] = set()
+        by_message: dict[str, list[Effect]] = {}
+        for work, effect in effects:
+            by_message.setdefault(work.message_id, []).append(effect)
+            if isinstance(effect, Done) and effect.changed:
+                changed.add(effect.changed)
+            if isinstance(effect, Retry | Gone | Busy):
+                reasons[work.message_id] = f"{where(work)}: {effect.reason}"
+                log.info("%s: %s", where(work), effect.reason)
+        for message_id, found in by_message.items():
+            verdicts[message_id] = verdict_of(found)
+        self._fan_out(changed)
+        self._flush()
+        settlement = settle(
+            messages,
+            verdicts,
+            claimed,
+            retry_delay=self.settings.retry_busy_seconds,
+            resend_busy=delete,
+        )
+        self._apply(settlement, delete)
+        self._count(outcome, messages, verdicts, reasons, by_message)
+        return outcome
+
+    def _parse(
+        self, messages: list[Message], verdicts: dict[str, Verdict], reasons: dict[str, str]
+    ) -> list[tuple[Message, LifecycleEvent]]:
         events: list[tuple[Message, LifecycleEvent]] = []
         seen: set[str] = set()
         for message in messages:
             try:
                 event = parse_message(message.body)
             except MalformedEvent as exc:
+                verdicts[message.message_id] = Verdict.dropped
+                reasons[message.message_id] = str(exc)
                 log.warning("dropped message %s: %s", message.message_id, exc)
-                outcome.dropped += 1
-                done_messages.append(message)
+                continue
+            except Exception as exc:  # a parser bug must not take the batch down
+                verdicts[message.message_id] = Verdict.dropped
+                reasons[message.message_id] = f"unreadable: {type(exc).__name__}"
+                log.exception("dropped message %s: unreadable", message.message_id)
                 continue
             if event.event_id in seen:
-                outcome.duplicates += 1
-                done_messages.append(message)
+                verdicts[message.message_id] = Verdict.duplicate
                 continue
             seen.add(event.event_id)
             events.append((message, event))
+        return events
 
-        works, skipped = self._plan(events, outcome)
-        done_messages.extend(skipped)
-        claimed = [w for w in works if self._claim(w, outcome, done_messages)]
-        finished, resent = self._run_all(claimed, outcome)
-        done_messages.extend(finished + resent)
-        self._finish(done_messages, claimed, finished, delete)
-        return outcome
+    def _claim(
+        self, works: list[Work], verdicts: dict[str, Verdict], reasons: dict[str, str]
+    ) -> tuple[list[Work], dict[str, list[str]]]:
+        """Claim the event of each piece of work; keep the work whose claim is ours."""
+        kept: list[Work] = []
+        claimed: dict[str, list[str]] = {}
+        for work in works:
+            event_id = event_id_of(work)
+            if event_id is None:
+                kept.append(work)
+                continue
+            try:
+                claim = self.services.claims.claim(
+                    event_id, self.owner, self.settings.visibility_timeout
+                )
+            except Exception as exc:
+                verdicts[work.message_id] = Verdict.retry
+                reasons[work.message_id] = f"could not claim event {event_id}: {exc}"
+                continue
+            match claim:
+                case Claim.claimed:
+                    kept.append(work)
+                    claimed.setdefault(work.message_id, []).append(event_id)
+                case Claim.done:
+                    verdicts[work.message_id] = Verdict.duplicate
+                case Claim.held:
+                    verdicts[work.message_id] = Verdict.busy
+                    reasons[work.message_id] = f"event {event_id} is being handled elsewhere"
+        return kept, claimed
 
-    def _plan(
-        self, events: list[tuple[Message, LifecycleEvent]], outcome: BatchOutcome
-    ) -> tuple[list[Work], list[Message]]:
-        """Turn events into work; events that need none are acknowledged."""
-        self._resolve(
-            [
-                e.ec2_instance_id
-                for _, e in events
-                if isinstance(e, Ec2StateChange | LifecycleAction)
-            ]
+    def _run_all(self, works: list[Work], messages: list[Message]) -> list[tuple[Work, Effect]]:
+        """Run the work in parallel, messages and claims kept alive meanwhile."""
+        if not works:
+            return []
+        busy = {w.message_id for w in works}
+        beat = Heartbeat(
+            queue=self.services.queue,
+            claims=self.services.claims,
+            leases=self.services.leases,
+            owner=self.owner,
+            seconds=self.settings.visibility_timeout,
+            receipt_handles=[m.receipt_handle for m in messages if m.message_id in busy],
+            event_ids=[e for w in works if (e := event_id_of(w))],
         )
-        views: dict[str, StackView] = {}
-        configured: set[str] = set()
-        works: list[Work] = []
-        skipped: list[Message] = []
+        with beat, ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
+            futures = [(w, pool.submit(self.handlers.perform, w, beat.keeper)) for w in works]
+            return [(w, future.result()) for w, future in futures]
 
-        def view(stack_id: str) -> StackView:  # one read per stack per batch
-            if stack_id not in views:
-                views[stack_id] = self.activities.view(stack_id)
-            return views[stack_id]
+    # -- after the work -------------------------------------------------------------------
+    def _fan_out(self, stacks: set[str]) -> None:
+        """Queue configure on the stacks whose online members changed in this batch.
 
-        for message, event in events:
-            match event:
-                case Ec2StateChange() | LifecycleAction():
-                    where = self._where.get(event.ec2_instance_id)
-                    instance = self._instance(view, where)
-                    if instance is None:
-                        log.info("ignored %s: not a stackops instance", event.ec2_instance_id)
-                        outcome.dropped += 1
-                        skipped.append(message)
-                        continue
-                    if isinstance(event, LifecycleAction):
-                        works.append(Work(message, event, instance, event.transition))
-                        continue
-                    layers = view(instance.stack_id).layers_of(instance)
-                    decision = on_ec2_state(
-                        instance.status,
-                        event.state,
-                        auto_healing=any(layer.enable_auto_healing for layer in layers),
-                        stop_requested=instance.stop_requested,
-                    )
-                    if decision.is_noop:
-                        outcome.ignored += 1
-                        skipped.append(message)
-                        continue
-                    works.append(Work(message, event, instance, "state", decision))
-                case InstanceCommand():
-                    found = self.services.store.find_many(Instance, [event.instance_id])
-                    instance = found.get(event.instance_id)
-                    if instance is None or event.command != "stop":
-                        outcome.dropped += 1
-                        skipped.append(message)
-                        continue
-                    works.append(Work(message, event, instance, "stop"))
-                case ConfigureRequest() if event.stack_id in configured:
-                    # One read of the queued configures per stack per batch serves them all.
-                    outcome.ignored += 1
-                    skipped.append(message)
-                case ConfigureRequest():
-                    configured.add(event.stack_id)
-                    stack_view = view(event.stack_id)
-                    online = {i.instance_id: i for i in stack_view.online()}
-                    queued = self.services.commands.queued_configures(online)
-                    if not queued:
-                        outcome.ignored += 1
-                        skipped.append(message)
-                    for instance_id, (command_id, _seq) in queued.items():
-                        works.append(
-                            Work(
-                                message,
-                                event,
-                                online[instance_id],
-                                "configure",
-                                configure_command_id=command_id,
-                            )
-                        )
-                case DeploymentRequest():
-                    works.append(Work(message, event, None, "deployment"))
-        return works, skipped
+        If it fails, the membership notes written with the status changes stay in the
+        in-flight index and the sweeper queues them later: nothing is lost."""
+        for stack_id in sorted(stacks):
+            try:
+                self.sweeper.fan_out(stack_id)
+            except Exception:
+                log.warning(
+                    "configure of stack %s not queued yet; the sweeper will",
+                    stack_id,
+                    exc_info=True,
+                )
 
-    def _resolve(self, ec2_ids: list[str]) -> None:
-        """Learn which stackops instance each EC2 instance is, from its tags (one call)."""
-        unknown = [i for i in dict.fromkeys(ec2_ids) if i not in self._where]
-        if not unknown:
-            return
-        found = self.services.ec2.describe(unknown)
-        for ec2_id in unknown:
-            tags = found[ec2_id].tags if ec2_id in found else {}
-            if TAG_INSTANCE in tags and TAG_STACK in tags:
-                self._where[ec2_id] = (tags[TAG_INSTANCE], tags[TAG_STACK])
-            else:
-                self._where[ec2_id] = None
+    def _flush(self) -> None:
+        try:
+            self.publisher.flush()
+        except Exception:
+            log.warning("state-change events not published yet", exc_info=True)
+
+    def _apply(self, settlement: Settlement, delete: bool) -> None:
+        """Carry out a settlement: claims first, then messages (a failure is logged; what
+        it leaves undone comes back as a duplicate or a retry, never as lost work)."""
+        services = self.services
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if settlement.events_done:
+            steps.append(
+                (
+                    "mark events done",
+                    lambda: services.claims.done(
+                        list(settlement.events_done),
+                        self.owner,
+                        self.settings.keep_event_ids_seconds,
+                    ),
+                )
+            )
+        for event_id in settlement.claims_released:
+            steps.append(
+                ("release a claim", lambda e=event_id: services.claims.release(e, self.owner))
+            )
+        for resend in settlement.resend:
+            steps.append(
+                ("send again", lambda r=resend: services.queue.send(r.body, delay_seconds=r.delay))
+            )
+        if settlement.retry:
+            steps.append(
+                (
+                    "delay retries",
+                    lambda: services.queue.change_visibility_batch(
+                        list(settlement.retry), self.settings.retry_busy_seconds
+                    ),
+                )
+            )
+        for what, step in steps:
+            try:
+                step()
+            except Exception:
+                log.warning("could not %s", what, exc_info=True)
+                if what in ("mark events done", "send again"):
+                    return  # deleting now could lose work: let the messages come back
+        if delete and settlement.delete:
+            try:
+                failed = services.queue.delete_batch(list(settlement.delete))
+            except Exception:
+                log.warning("could not delete handled messages; they come back", exc_info=True)
+                failed = list(settlement.delete)
+            if failed:  # back soon, as duplicates to acknowledge, not after the whole timeout
+                log.warning("%d message(s) not deleted: they come back", len(failed))
+                try:
+                    services.queue.change_visibility_batch(failed, self.settings.retry_busy_seconds)
+                except Exception:
+                    log.debug("they come back after the visibility timeout", exc_info=True)
 
     @staticmethod
-    def _instance(view: Callable, where: tuple[str, str] | None) -> Instance | None:
-        if where is None:
-            return None
-        instance_id, stack_id = where
-        try:
-            instances = view(stack_id).instances
-        except Exception:  # the stack is gone
-            return None
-        return next((i for i in instances if i.instance_id == instance_id), None)
-
-    def _claim(self, work: Work, outcome: BatchOutcome, done: list[Message]) -> bool:
-        """Claim the event of `work` (configure work is claimed per instance by its queue)."""
-        if work.kind == "configure":
-            return True
-        if self.services.claims.claim(work.event.event_id, self.owner, self.settings.claim_seconds):
-            return True
-        outcome.duplicates += 1
-        done.append(work.message)
-        return False
-
-    # -- running the work ----------------------------------------------------------------
-    def _run_all(
-        self, works: list[Work], outcome: BatchOutcome
-    ) -> tuple[list[Message], list[Message]]:
-        """Run the work in parallel; return the messages whose work is all recorded, and
-        those sent again for later (both are deleted; only the first are done).
-
-        Work that found its instance busy goes back to the queue as a new, delayed copy
-        (the original is deleted), so waiting never counts toward the dead-letter limit;
-        work that failed is left to come back and, if it keeps failing, reach the DLQ.
-        """
-        if not works:
-            return [], []
-        claimed = [w.event.event_id for w in works if w.kind != "configure"]
-        heartbeat = Heartbeat(self, [w.message for w in works], claimed)
-        heartbeat.start()
-        results: dict[int, str] = {}
-        try:
-            with ThreadPoolExecutor(max_workers=self.settings.workers) as pool:
-                futures = {id(w): pool.submit(self._perform, w, heartbeat) for w in works}
-                for work in works:
-                    try:
-                        futures[id(work)].result()
-                        results[id(work)] = "done"
-                    except InstanceBusy:
-                        results[id(work)] = "busy"
-                        outcome.deferred += 1
-                    except Exception:
-                        where = work.instance.hostname if work.instance else work.kind
-                        log.exception("work on %s failed", where)
-                        results[id(work)] = "failed"
-                        outcome.failed.append(work.message.message_id)
-        finally:
-            heartbeat.stop()
-        finished: list[Message] = []
-        resent: list[Message] = []
-        by_message: dict[str, list[Work]] = {}
-        for work in works:
-            by_message.setdefault(work.message.message_id, []).append(work)
-        for group in by_message.values():
-            states = {results[id(w)] for w in group}
-            if states == {"done"}:
-                outcome.handled += 1
-                finished.append(group[0].message)
+    def _count(
+        outcome: BatchOutcome,
+        messages: list[Message],
+        verdicts: dict[str, Verdict],
+        reasons: dict[str, str],
+        by_message: dict[str, list[Effect]],
+    ) -> None:
+        seen: set[str] = set()
+        for message in messages:
+            mid = message.message_id
+            if mid in seen:
                 continue
-            outcome.retried.append(group[0].message.message_id)
-            for work in group:
-                if work.kind != "configure":
-                    self.services.claims.release(work.event.event_id, self.owner)
-            message = group[0].message
-            if "failed" in states:
-                self.services.queue.change_visibility(
-                    message.receipt_handle, self.settings.retry_busy_seconds
-                )
-            else:  # busy only: a fresh delayed copy, and this one is done with
-                delay = self.settings.retry_busy_seconds
-                self.services.queue.send(message.body, delay_seconds=delay)
-                resent.append(message)
-        return finished, resent
-
-    def _perform(self, work: Work, heartbeat: Heartbeat) -> bool:
-        if work.kind == "deployment":
-            return self._deploy(work)
-        assert work.instance is not None
-        lease = f"instance#{work.instance.instance_id}"
-        # One holder per piece of work, not per dispatcher: two events for one instance
-        # in one batch must not run side by side either.
-        holder = f"{self.owner}/{uuid.uuid4().hex[:8]}"
-        if not self.services.leases.acquire(lease, holder, self.settings.visibility_timeout):
-            raise InstanceBusy(work.instance.instance_id)
-        heartbeat.hold(lease, holder)
-        try:
-            # Re-read under the lease: another piece of work may have moved it on.
-            current = self.services.store.get(Instance, work.instance.instance_id)
-            changed = self._do(work, current)
-        finally:
-            heartbeat.drop(lease)
-            self.services.leases.release(lease, holder)
-        if changed:
-            self._membership_changed(current.stack_id)
-        return True
-
-    def _do(self, work: Work, instance: Instance) -> bool:
-        """Do one piece of work; True when the stack's online membership changed."""
-        acts = self.activities
-        was_member = is_member(instance.status)
-        match work.kind:
-            case "state":
-                decision = work.decision
-                if work.event.state == "running":  # type: ignore[union-attr]
-                    decision = on_ec2_state(
-                        instance.status,
-                        "running",
-                        auto_healing=False,
-                        stop_requested=instance.stop_requested,
-                    )
-                if decision is None or decision.is_noop:
-                    return False
-                if decision.run == "boot":
-                    instance = acts.boot(acts.set_status(instance, S.booting))
-                elif decision.run == "shutdown":
-                    instance = acts.set_status(instance, decision.status or instance.status)
-                    acts.shutdown(instance)
-                elif decision.status is not None:
-                    instance = acts.set_status(instance, decision.status)
-                if decision.status in (S.stopped, S.terminated):
-                    end_node(self.settings.run.nodes_root, instance.ec2_instance_id)
-                if decision.heal:
-                    self._heal(instance)
-            case "launch":
-                instance = acts.boot(acts.set_status(instance, S.booting))
-                self._complete_action(work, instance.status is S.online)
-            case "terminate":
-                instance = instance.model_copy(update={"stop_requested": True})
-                instance = acts.set_status(instance, S.shutting_down)
-                acts.shutdown(instance)
-                instance = acts.set_status(instance, S.terminating)
-                self._complete_action(work, True)
-            case "stop":
-                instance = self._stop(instance, force=getattr(work.event, "force", False))
-                return True  # it left the membership when stop-instance marked it stopping
-            case "configure":
-                return self._configure(work, instance)
-        return was_member != is_member(instance.status)
-
-    def _deploy(self, work: Work) -> bool:
-        try:
-            self.deployments.run(work.event.deployment_id)  # type: ignore[union-attr]
-        except DeploymentBusy as exc:
-            raise InstanceBusy(str(exc)) from exc
-        return True
-
-    def _stop(self, instance: Instance, *, force: bool) -> Instance:
-        """Shutdown recipes (unless forced), then EC2 stops (EBS) or terminates it."""
-        acts = self.activities
-        instance = instance.model_copy(update={"stop_requested": True})
-        if instance.status in (S.stopped, S.terminated):  # forced: EC2 is stopped already
-            self.services.store.put(instance)
-            return instance
-        if instance.ec2_instance_id and not force:
-            acts.shutdown(instance)
-        final = S.stopped
-        if instance.ec2_instance_id:
-            if instance.root_device_type == "instance-store":
-                self.services.ec2.terminate(instance.ec2_instance_id)
-                final = S.terminated
-            else:
-                self.services.ec2.stop(instance.ec2_instance_id)
-            end_node(self.settings.run.nodes_root, instance.ec2_instance_id)
-        return acts.set_status(instance, final)
-
-    def _configure(self, work: Work, instance: Instance) -> bool:
-        """Run the queued configure (under the instance's lease), then dequeue it.
-
-        Dequeued only after its run is recorded, so a crash in between leaves it
-        queued and the redelivered request runs it; a configure that is no longer
-        pending (superseded by a newer one, or already run) is not run again.
-        """
-        command_id = work.configure_command_id or ""
-        command = self.services.commands.get(command_id)
-        if instance.status is S.online and command.status is CommandStatus.pending:
-            self.activities.run(command, "configure")
-        self.services.commands.take_configure(instance.instance_id, command_id)
-        return False
-
-    def _heal(self, instance: Instance) -> None:
-        from stackops.api.instances import start_instance
-
-        log.info("auto-healing %s: starting it again", instance.hostname)
-        start_instance(self.services, instance.instance_id)
-
-    def _complete_action(self, work: Work, ok: bool) -> None:
-        event = work.event
-        if self.autoscaling is None or not isinstance(event, LifecycleAction):
-            return
-        self.autoscaling.complete(
-            group_name=event.group_name,
-            hook_name=event.hook_name,
-            token=event.token,
-            ec2_instance_id=event.ec2_instance_id,
-            result="CONTINUE" if ok else "ABANDON",
-        )
-
-    # -- configure fan-out -----------------------------------------------------------------
-    def _membership_changed(self, stack_id: str) -> None:
-        with self._changed_lock:
-            self._changed.add(stack_id)
-
-    def _fan_out_configure(self) -> None:
-        """Queue one configure per online instance of each changed stack, then one message."""
-        with self._changed_lock:
-            stacks, self._changed = self._changed, set()
-        try:
-            for stack_id in sorted(stacks):
-                self._queue_configures(stack_id)
-        except Exception:
-            with self._changed_lock:  # not lost: the next batch queues them
-                self._changed |= stacks
-            raise
-
-    def _queue_configures(self, stack_id: str) -> None:
-        """One queued configure per online instance of the stack, and one request."""
-        view = self.activities.view(stack_id)
-        online = view.online()
-        if not online:
-            return
-        seq = self.services.commands.next_membership(stack_id)
-        for instance in online:
-            command = self.activities.new_command(instance, CommandType.configure, seq=seq)
-            superseded = self.services.commands.queue_configure(command)
-            if superseded:
-                log.info("configure %s superseded on %s", superseded, instance.hostname)
-        self.services.queue.send(configure_request_message(stack_id, seq))
-
-    def _finish(
-        self,
-        done_messages: list[Message],
-        claimed: list[Work],
-        finished: list[Message],
-        delete: bool,
-    ) -> None:
-        self._fan_out_configure()
-        self.publisher.flush()
-        finished_ids = {m.message_id for m in finished}
-        events_done = [
-            w.event.event_id
-            for w in claimed
-            if w.kind != "configure" and w.message.message_id in finished_ids
-        ]
-        if events_done:
-            self.services.claims.done(events_done, self.owner, self.settings.keep_event_ids_seconds)
-        if delete and done_messages:
-            unique = {m.message_id: m.receipt_handle for m in done_messages}
-            failed = self.services.queue.delete_batch(list(unique.values()))
-            if failed:
-                log.warning("%d message(s) could not be deleted", len(failed))
-
-
-class Heartbeat:
-    """Keeps in-flight messages invisible and held leases alive while work runs."""
-
-    def __init__(
-        self, dispatcher: Dispatcher, messages: list[Message], event_ids: list[str]
-    ) -> None:
-        self._dispatcher = dispatcher
-        self._handles = {m.receipt_handle for m in messages}
-        self._event_ids = list(dict.fromkeys(event_ids))
-        self._leases: dict[str, str] = {}  # lease -> holder
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self.beats = 0
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def hold(self, lease: str, holder: str) -> None:
-        with self._lock:
-            self._leases[lease] = holder
-
-    def drop(self, lease: str) -> None:
-        with self._lock:
-            self._leases.pop(lease, None)
-
-    def _beat(self) -> None:
-        settings = self._dispatcher.settings
-        services = self._dispatcher.services
-        interval = max(settings.visibility_timeout / 3, 0.2)
-        while not self._stop.wait(interval):
-            self.beats += 1
-            with self._lock:
-                leases = list(self._leases.items())
-            for handle in self._handles:
-                try:
-                    services.queue.change_visibility(handle, settings.visibility_timeout)
-                except Exception:  # the message may be gone already
-                    log.debug("could not extend a message's visibility", exc_info=True)
-            for lease, holder in leases:
-                services.leases.acquire(lease, holder, settings.visibility_timeout)
-            for event_id in self._event_ids:  # our claims outlive a long run too
-                services.claims.claim(event_id, self._dispatcher.owner, settings.claim_seconds)
+            seen.add(mid)
+            verdict = verdicts.get(mid, Verdict.retry)
+            match verdict:
+                case Verdict.dropped:
+                    outcome.dropped += 1
+                case Verdict.duplicate:
+                    outcome.duplicates += 1
+                case Verdict.busy:
+                    outcome.deferred += 1
+                    outcome.retried.append(mid)
+                case Verdict.retry:
+                    outcome.retried.append(mid)
+                    outcome.failed.append(mid)
+                case Verdict.done if mid in by_message:
+                    outcome.handled += 1
+            if mid in reasons and verdict is not Verdict.done:
+                outcome.reasons[mid] = reasons[mid]

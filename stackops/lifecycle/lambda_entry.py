@@ -45,9 +45,14 @@ def handle(event: dict[str, Any], context: Any, *, services: Any = None) -> dict
             ResourceNames(os.environ.get("STACKOPS_NAMESPACE", "stackops")),
         )
     dispatcher = build_dispatcher(
-        services, executor=os.environ.get("STACKOPS_EXECUTOR", "ssm"), with_autoscaling=True
+        services,
+        executor=os.environ.get("STACKOPS_EXECUTOR", "ssm"),
+        with_autoscaling=True,
+        visibility_timeout=None,  # Lambda receives with the queue's own
     )
     messages = messages_of(event)
     outcome = dispatcher.handle(messages, delete=False)
-    retry = set(outcome.failed) | set(outcome.retried)
+    if dispatcher.sweeper.due():
+        dispatcher.sweeper.sweep()
+    retry = set(outcome.retried)
     return {"batchItemFailures": [{"itemIdentifier": m} for m in sorted(retry)]}

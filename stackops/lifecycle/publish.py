@@ -11,16 +11,15 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from stackops.aws.events import Event
+from stackops.wire import COMMAND_STATE, DEPLOYMENT_STATE, INSTANCE_STATE
+from stackops.wire import SOURCE_STACKOPS as SOURCE
 
 if TYPE_CHECKING:
     from stackops.aws.events import EventBus
     from stackops.model.commands import Command
     from stackops.model.resources import Instance
 
-SOURCE = "stackops"
-INSTANCE_STATE = "Instance State Change"
-COMMAND_STATE = "Command State Change"
-DEPLOYMENT_STATE = "Deployment State Change"
+__all__ = ["COMMAND_STATE", "DEPLOYMENT_STATE", "INSTANCE_STATE", "SOURCE", "Publisher"]
 
 
 class Publisher:
@@ -71,5 +70,10 @@ class Publisher:
         with self._lock:
             events, self._pending = self._pending, []
         if events:
-            self._bus.put_events(events)
+            try:
+                self._bus.put_events(events)
+            except Exception:  # kept, in order, for the next flush
+                with self._lock:
+                    self._pending[:0] = events
+                raise
         return len(events)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from stackops.lifecycle.activities import RunSettings
 from stackops.lifecycle.dispatcher import Dispatcher, DispatchSettings
+from stackops.nodes import node_aws_environment
 from stackops.secrets import resolve_secret_refs
 
 if TYPE_CHECKING:
@@ -21,13 +22,17 @@ def make_executor(services: Services, name: str) -> Executor:
 
     factory = get_executor(name)
     if name == "local":
-        from stackops.nodes import node_aws_environment
-
         return factory(
             resolve=lambda node: resolve_secret_refs(node, services.parameters.get_many),
             aws_env=node_aws_environment(services.session.target),
         )
     return factory(services.session, services.artifacts.name)
+
+
+def queue_visibility(services: Services) -> int:
+    """The visibility timeout the queue gives messages received without one (Lambda's)."""
+    attributes = services.queue.attributes()
+    return int(attributes.get("VisibilityTimeout", "30"))
 
 
 def build_dispatcher(
@@ -37,15 +42,17 @@ def build_dispatcher(
     cookbooks: Sequence[Path] = (),
     nodes_root: Path | None = None,
     workers: int = 8,
-    visibility_timeout: int = 300,
+    visibility_timeout: int | None = 300,
     with_autoscaling: bool = True,
+    sweep_every_seconds: float = 60.0,
 ) -> Dispatcher:
     """A dispatcher on the services' target.
 
     With the local executor every EC2 instance is a node folder under
     `nodes_root` on this host, reached on loopback (the sandbox); with ssm the
     recipes run on the instances themselves (in the sandbox, its SSM agent runs
-    them on the same node folders, reached on loopback too).
+    them on the same node folders, reached on loopback too). `visibility_timeout=None`
+    reads the queue's own (what Lambda receives with), so claims and leases last as long.
     """
     from stackops.converge import search_path
 
@@ -60,7 +67,14 @@ def build_dispatcher(
         from stackops.aws.autoscaling import AutoScaling
 
         autoscaling = AutoScaling(services.session)
-    settings = DispatchSettings(run=run, workers=workers, visibility_timeout=visibility_timeout)
+    if visibility_timeout is None:
+        visibility_timeout = queue_visibility(services)
+    settings = DispatchSettings(
+        run=run,
+        workers=workers,
+        visibility_timeout=visibility_timeout,
+        sweep_every_seconds=sweep_every_seconds,
+    )
     return Dispatcher(
         services, settings, make_executor(services, executor), autoscaling=autoscaling
     )

@@ -57,8 +57,9 @@ def on_ec2_state(
     """Decide what EC2 state `ec2_state` means for an instance recorded as `status`.
 
     `stop_requested` says stackops asked for the stop (stop-instance, stop-stack, an
-    Auto Scaling terminate action); any other stop is from outside, and auto-healing
-    starts the instance again.
+    Auto Scaling terminate action); any other stop is from outside: its shutdown
+    recipes run on the first of `stopping`/`stopped` that arrives (events may come in
+    any order), and auto-healing starts the instance again.
     """
     match ec2_state:
         case "pending":
@@ -79,9 +80,41 @@ def on_ec2_state(
                 return Decision(reason=f"already {final}")
             outside = not stop_requested
             heal = outside and auto_healing
+            # Its shutdown runs once whichever of stopping/stopped is delivered first.
+            run: Run | None = "shutdown" if outside and status not in GOING_DOWN | DOWN else None
             why = "stopped outside stackops" if outside else "as asked"
-            return Decision(final, heal=heal, reason=why + (", auto-healing" if heal else ""))
+            why += ", shutdown recipes" if run else ""
+            return Decision(final, run, heal, why + (", auto-healing" if heal else ""))
     return Decision(reason=f"nothing to do: {status} and EC2 {ec2_state}")
+
+
+# Where an EC2 state puts an instance: up, down (stopped, may start again) or gone.
+PHASE = {
+    "pending": "up",
+    "running": "up",
+    "stopping": "down",
+    "stopped": "down",
+    "shutting-down": "gone",
+    "terminated": "gone",
+}
+
+
+def is_stale(reported: str, now: str) -> bool:
+    """Whether an EC2 state reported by an event is overtaken by the state EC2 has now.
+
+    An event that says "running" about an instance stopped since, or "stopped" about
+    one running again (auto-healing started it), is history: acting on it would set
+    up a stopped instance or heal a running one twice. Delivered in any order, only
+    the events that agree with EC2 now are acted on.
+    """
+    then, current = PHASE.get(reported, "gone"), PHASE.get(now, "gone")
+    match then:
+        case "up":
+            return current != "up"
+        case "down":
+            return current == "up"
+        case _:
+            return current != "gone"
 
 
 def is_member(status: S) -> bool:

@@ -18,15 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from stackops.aws.ec2 import Ec2, Ec2Instance
 from stackops.aws.events import Event, EventBus
-from stackops.bootstrap import STATE_CHANGE, partition
+from stackops.bootstrap import partition
 from stackops.errors import StackopsError
+from stackops.lifecycle.events import EC2_STATES
+from stackops.wire import SOURCE_WATCHER, STATE_CHANGE, TAG_INSTANCE
 
 if TYPE_CHECKING:
     from stackops.aws.session import AwsSession
 
-SOURCE = "stackops.watcher"
-WATCHED_TAG = "stackops:instance-id"  # the tag create-instance puts on every EC2 instance
-EC2_STATES = frozenset({"pending", "running", "stopping", "stopped", "shutting-down", "terminated"})
+SOURCE = SOURCE_WATCHER
+WATCHED_TAG = TAG_INSTANCE  # the tag create-instance puts on every EC2 instance
 EVENTS_PER_CALL = 10  # PutEvents takes at most 10 entries
 
 States = Mapping[str, str]  # EC2 instance id -> state name

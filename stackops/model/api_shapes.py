@@ -24,7 +24,10 @@ TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
 EXTENSION_KEYS: dict[str, dict[str, str]] = {
     "Stack": {"DefaultAmiId": "the AMI an instance launches when it names none and no OS maps"},
-    "Layer": {"TargetGroupArn": "the ELBv2 target group its online instances are registered in"},
+    "Layer": {
+        "TargetGroupArn": "the ELBv2 target group its online instances are registered in",
+        "AutoScalingGroup": "the Auto Scaling group whose launches join the layer",
+    },
     "App": {
         "DeployTo": "where releases are unpacked (default /srv/www/<shortname>)",
         "MigrateCommand": "argv run once per deployment, before any switch",

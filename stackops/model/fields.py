@@ -118,6 +118,14 @@ TargetGroupArn = Annotated[
         2048,
     ),
 ]
+AutoScalingGroupName = Annotated[
+    str,
+    _pattern(
+        r"[^\x00-\x1f:]{1,255}",
+        "an Auto Scaling group name (1-255 characters, no ':' or control characters)",
+        "shop-app",
+    ),
+]
 VpcId = Annotated[str, _pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id", "vpc-0123456789abcdef0")]
 SubnetId = Annotated[
     str, _pattern(r"subnet-[0-9a-f]{8,17}", "a subnet id", "subnet-0123456789abcdef0")

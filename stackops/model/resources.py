@@ -42,6 +42,7 @@ from stackops.model.fields import (
     AmiId,
     Argv,
     Arn,
+    AutoScalingGroupName,
     AvailabilityZone,
     CustomJson,
     DeployTo,
@@ -337,6 +338,9 @@ class LayerSpec(OpsWorksModel):
     """The Classic ELB attached to the layer (attach-elastic-load-balancer), by name."""
     volume_configurations: refused.VolumeConfigurations = None
     cloud_watch_logs_configuration: refused.CloudWatchLogsConfiguration = None
+    auto_scaling_group: AutoScalingGroupName | None = None
+    """stackops extension: an EC2 Auto Scaling group whose launch lifecycle actions bring
+    instances into this layer: each one is registered and set up before the launch goes on."""
 
     @model_validator(mode="before")
     @classmethod

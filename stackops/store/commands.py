@@ -1,21 +1,32 @@
-"""Command records, and the one queued configure per instance that coalescing relies on."""
+"""Command records, and the configure slots and membership counters coalescing relies on.
+
+`CommandLog` is the DynamoDB `ConfigureTable` of `stackops.lifecycle.coalesce`, where
+the protocol that uses these items is written down.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stackops.aws.dynamodb import ConditionFailed
 from stackops.errors import NotFound
-from stackops.model.commands import Command, CommandStatus
+from stackops.model.commands import Command
 
 if TYPE_CHECKING:
     from stackops.aws.dynamodb import StateTable
 
 
+class Slot(NamedTuple):
+    """An instance's queued configure: its command and the membership it was queued for."""
+
+    command_id: str
+    seq: int
+
+
 class CommandLog:
-    """Commands by id and by instance; queued configures by instance."""
+    """Commands by id and by instance; configure slots by instance; membership counters."""
 
     def __init__(self, table: StateTable) -> None:
         self._table = table
@@ -33,6 +44,10 @@ class CommandLog:
             raise NotFound(f"no command with id {command_id}")
         return _decode(item)
 
+    def find(self, command_id: str) -> Command | None:
+        item = self._table.get(f"command#{command_id}", "command")
+        return _decode(item) if item is not None else None
+
     def get_many(self, command_ids: Iterable[str]) -> list[Command]:
         """Commands by id, in the order asked (missing ones left out)."""
         ids = list(dict.fromkeys(command_ids))
@@ -46,54 +61,37 @@ class CommandLog:
         """Every command of an instance, oldest first."""
         return [_decode(i) for i in self._table.query_index(f"instance#{instance_id}", "command#")]
 
-    # -- configure coalescing -------------------------------------------------
-    def next_membership(self, stack_id: str) -> int:
-        """Bump and return the stack's membership version."""
+    # -- coalescing storage (see stackops.lifecycle.coalesce) ----------------------------
+    def bump_membership(self, stack_id: str) -> int:
         return self._table.increment(f"stack#{stack_id}", "membership", "seq")
 
-    def queue_configure(self, command: Command) -> str | None:
-        """Make `command` the instance's queued configure unless a newer one is queued.
+    def slot(self, instance_id: str) -> Slot | None:
+        item = self._table.get(f"configure#{instance_id}", "pending")
+        return Slot(str(item["command_id"]), int(item["seq"])) if item else None
 
-        Returns the id of the command that lost (the older one now superseded, or
-        `command` itself when a newer one was already queued), else None.
-        """
-        key = (f"configure#{command.instance_id}", "pending")
-        while True:
-            current = self._table.get(*key)
-            if current and int(current["seq"]) >= command.seq:
-                self.put(command.model_copy(update={"status": CommandStatus.superseded}))
-                return command.command_id
-            self.put(command)
-            condition = "attribute_not_exists(pk)" if current is None else "command_id = :old"
-            values = None if current is None else {":old": current["command_id"]}
-            try:
-                self._table.put(
-                    {
-                        "pk": key[0],
-                        "sk": key[1],
-                        "command_id": command.command_id,
-                        "seq": command.seq,
-                    },
-                    condition=condition,
-                    values=values,
-                )
-            except ConditionFailed:
-                continue  # someone queued meanwhile: look again
-            if current is None:
-                return None
-            self._supersede(current["command_id"])
-            return str(current["command_id"])
-
-    def queued_configures(self, instance_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
-        """instance id -> (command id, seq) of its queued configure, for those that have one."""
+    def slots(self, instance_ids: Iterable[str]) -> dict[str, Slot]:
         items = self._table.get_many((f"configure#{i}", "pending") for i in instance_ids)
         return {
-            item["pk"].split("#", 1)[1]: (str(item["command_id"]), int(item["seq"]))
+            item["pk"].split("#", 1)[1]: Slot(str(item["command_id"]), int(item["seq"]))
             for item in items
         }
 
-    def take_configure(self, instance_id: str, command_id: str) -> bool:
-        """Dequeue a configure to run it; False if another dispatcher took it first."""
+    def swap_slot(self, instance_id: str, replacing: str | None, new: Slot) -> bool:
+        condition = "attribute_not_exists(pk)" if replacing is None else "command_id = :old"
+        values = None if replacing is None else {":old": replacing}
+        item = {
+            "pk": f"configure#{instance_id}",
+            "sk": "pending",
+            "command_id": new.command_id,
+            "seq": new.seq,
+        }
+        try:
+            self._table.put(item, condition=condition, values=values)
+        except ConditionFailed:
+            return False
+        return True
+
+    def clear_slot(self, instance_id: str, command_id: str) -> bool:
         try:
             self._table.delete(
                 f"configure#{instance_id}",
@@ -104,14 +102,6 @@ class CommandLog:
         except ConditionFailed:
             return False
         return True
-
-    def _supersede(self, command_id: str) -> None:
-        try:
-            older = self.get(command_id)
-        except NotFound:
-            return
-        if older.status is CommandStatus.pending:
-            self.put(older.model_copy(update={"status": CommandStatus.superseded}))
 
 
 def _encode(command: Command) -> dict[str, Any]:

@@ -201,7 +201,7 @@ def test_half_pauses_until_continued_or_aborted(stack_env, tmp_path):
     shop = Shop(stack_env, tmp_path)
     shop.source(shop.v2)
     paused = shop.deploy("--strategy", "half", "--pause")
-    assert paused["Status"] == "paused"
+    assert paused["Status"] == "paused", paused
     assert [b["Status"] for b in paused["Batches"]] == ["successful", "pending"]
     assert sorted(shop.pages().values()) == ["<h1>web v1</h1>", "web v2", "web v2"]
     stack_env.run("continue-deployment", "--deployment-id", paused["DeploymentId"])

@@ -21,6 +21,7 @@ from stackops.lifecycle.events import (
     InstanceCommand,
     LifecycleAction,
     MalformedEvent,
+    TestNotification,
     configure_request_message,
     deployment_request_message,
     event_time,
@@ -287,3 +288,99 @@ def test_events_are_frozen() -> None:
     event = parse_message(MOTO_STATE_CHANGE)
     with pytest.raises(AttributeError):
         event.state = "stopped"  # type: ignore[misc]
+
+
+# -- lifecycle hooks pointed straight at the queue, and what no body may do --------------------
+HOOK_MESSAGE: dict[str, Any] = {
+    "Origin": "EC2",
+    "LifecycleHookName": "stackops-launch",
+    "Destination": "AutoScalingGroup",
+    "AccountId": "123456789012",
+    "RequestId": "2b1f0b92-8e6c-4c8c-a3c4-0d0b0c6bb3f1",
+    "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+    "AutoScalingGroupName": "shop-app",
+    "Service": "AWS Auto Scaling",
+    "Time": "2026-11-28T17:01:02.214Z",
+    "EC2InstanceId": "i-1234567890abcdef0",
+    "LifecycleActionToken": "87654321-4321-4321-4321-210987654321",
+}
+
+
+def test_a_hook_message_sent_straight_to_the_queue_is_a_lifecycle_action() -> None:
+    action = parse_message(json.dumps(HOOK_MESSAGE))
+    assert action == LifecycleAction(
+        event_id="2b1f0b92-8e6c-4c8c-a3c4-0d0b0c6bb3f1",
+        ec2_instance_id="i-1234567890abcdef0",
+        transition="launch",
+        group_name="shop-app",
+        hook_name="stackops-launch",
+        token="87654321-4321-4321-4321-210987654321",
+        time="2026-11-28T17:01:02.214Z",
+    )
+    # The same action through EventBridge has another event id but the same token.
+    via_bus = parse_message(_body(AWS_LAUNCH_ACTION))
+    assert isinstance(via_bus, LifecycleAction) and via_bus.token == action.token
+
+
+def test_the_test_notification_is_understood() -> None:
+    body = {
+        "AccountId": "123456789012",
+        "RequestId": "ab12cd34-0000-1111-2222-333344445555",
+        "AutoScalingGroupARN": "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:x",
+        "AutoScalingGroupName": "shop app",
+        "Service": "AWS Auto Scaling",
+        "Event": "autoscaling:TEST_NOTIFICATION",
+        "Time": "2026-11-28T17:00:00.000Z",
+    }
+    assert parse_message(json.dumps(body)) == TestNotification(
+        "ab12cd34-0000-1111-2222-333344445555", "shop app", "2026-11-28T17:00:00.000Z"
+    )
+
+
+def test_warm_pool_origin_and_destination_are_kept() -> None:
+    into_pool = parse_message(json.dumps({**HOOK_MESSAGE, "Destination": "WarmPool"}))
+    assert isinstance(into_pool, LifecycleAction) and into_pool.destination == "WarmPool"
+    detail = {**AWS_LAUNCH_ACTION["detail"], "Origin": "WarmPool"}
+    out_of_pool = parse_message(_body(AWS_LAUNCH_ACTION, detail=detail))
+    assert isinstance(out_of_pool, LifecycleAction)
+    assert (out_of_pool.origin, out_of_pool.destination) == ("WarmPool", "AutoScalingGroup")
+    with pytest.raises(MalformedEvent, match="Destination"):
+        parse_message(json.dumps({**HOOK_MESSAGE, "Destination": "Elsewhere"}))
+
+
+BAD_BODIES = [
+    ("[" * (256 * 1024), "nests deeper than 32"),
+    ('{"a":' * 5000 + "1" + "}" * 5000, "nests deeper than 32"),
+    ("x" * (256 * 1024 + 1), "at most 262144"),
+    (_body(AWS_STATE_CHANGE, id="e" * 2100), "2100 characters; at most 256"),
+    (_body(AWS_STATE_CHANGE, id="id with spaces"), "is not an id"),
+    (_body(AWS_STATE_CHANGE, detail={"instance-id": "i-\u0000", "state": "running"}), "not an id"),
+    (configure_request_message("s" * 3000, 1), "3000 characters"),
+    (configure_request_message("st-1", 1).replace('"seq": 1', '"seq": 1e400'), "seq"),
+    (json.dumps({**HOOK_MESSAGE, "LifecycleTransition": "autoscaling:EC2_SOMETHING"}), "not one"),
+    (json.dumps({"hello": "world"}), "neither an EventBridge event"),
+    ('{"source": "\ud800"}', "detail-type"),
+    (json.dumps({**HOOK_MESSAGE, "AutoScalingGroupName": "a\nb"}), "not a name"),
+]
+
+
+@pytest.mark.parametrize(("body", "fragment"), BAD_BODIES)
+def test_no_body_raises_anything_but_a_one_line_reason(body: str, fragment: str) -> None:
+    with pytest.raises(MalformedEvent) as info:
+        parse_message(body)
+    reason = str(info.value)
+    assert fragment in reason
+    assert "\n" not in reason and len(reason) < 400
+
+
+def test_bytes_that_are_not_utf8_are_a_reason() -> None:
+    with pytest.raises(MalformedEvent, match="not UTF-8"):
+        parse_message(b'{"id": "\xff\xfe"}')
+
+
+def test_nesting_is_counted_without_recursion_and_strings_do_not_count() -> None:
+    from stackops.lifecycle.events import nesting_depth
+
+    assert nesting_depth('{"a": [1, {"b": "[[[[[[[["}]}') == 3
+    assert nesting_depth('"\\"[[["') == 0
+    assert nesting_depth("[" * 100_000) == 33  # stops counting past the limit

@@ -28,10 +28,11 @@ from stackops.model.enums import InstanceStatus as S
         (S.stopping, "stopped", True, Decision(S.stopped, heal=True), False),
         # stop-instance on an instance-store instance: terminated as asked, not healed
         (S.stopped, "terminated", True, Decision(S.terminated), True),
-        (S.online, "stopped", True, Decision(S.stopped, heal=True), False),
-        (S.online, "stopped", False, Decision(S.stopped), False),
+        # `stopped` delivered before `stopping`: the shutdown recipes still run, once
+        (S.online, "stopped", True, Decision(S.stopped, "shutdown", heal=True), False),
+        (S.online, "stopped", False, Decision(S.stopped, "shutdown"), False),
         (S.stopped, "stopped", True, Decision(), False),
-        (S.online, "terminated", True, Decision(S.terminated, heal=True), False),
+        (S.online, "terminated", True, Decision(S.terminated, "shutdown", heal=True), False),
         (S.terminating, "terminated", True, Decision(S.terminated), True),
     ],
 )
@@ -44,3 +45,26 @@ def test_decisions(status: S, ec2: str, healing: bool, expected: Decision, asked
 def test_only_online_instances_are_members() -> None:
     assert is_member(S.online)
     assert not any(is_member(s) for s in S if s is not S.online)
+
+
+@pytest.mark.parametrize(
+    ("reported", "now", "stale"),
+    [
+        ("running", "running", False),
+        ("pending", "running", False),
+        ("running", "stopped", True),  # stopped since: never set up a stopped instance
+        ("running", "terminated", True),
+        ("stopping", "stopped", False),
+        ("stopped", "stopped", False),
+        ("stopped", "running", True),  # running again (healed): never heal twice
+        ("stopped", "pending", True),
+        ("stopped", "terminated", False),
+        ("terminated", "terminated", False),
+        ("shutting-down", "terminated", False),
+        ("terminated", "running", True),
+    ],
+)
+def test_an_event_overtaken_by_what_ec2_says_now_is_stale(reported, now, stale):
+    from stackops.lifecycle.status import is_stale
+
+    assert is_stale(reported, now) is stale

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from stackops.api.instances import TAG_INSTANCE
 from stackops.aws.ec2 import Ec2, Ec2Instance
 from stackops.aws.events import Event
 from stackops.aws.session import AwsSession
@@ -30,6 +29,7 @@ from stackops.lifecycle.watcher import (
     state_changes,
     watcher_for,
 )
+from stackops.wire import TAG_INSTANCE
 from tests.helpers import ok_json
 
 ACCOUNT = "123456789012"
