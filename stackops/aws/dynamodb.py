@@ -127,7 +127,7 @@ class StateTable:
             kwargs["ExpressionAttributeValues"] = _encode(values)
         self._conditional("dynamodb:PutItem", self._client.put_item, kwargs)
 
-    @calls("dynamodb:UpdateItem", roles=(DISPATCHER,))
+    @calls("dynamodb:UpdateItem", roles=(OPERATOR, DISPATCHER))  # port offsets, membership
     def increment(self, pk: str, sk: str, attribute: str, by: int = 1) -> int:
         """Add `by` to a number attribute (created at 0) and return the new value, atomically."""
         with self._errors("dynamodb:UpdateItem"):
