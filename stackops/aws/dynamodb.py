@@ -167,6 +167,12 @@ class StateTable:
         requests = [{"PutRequest": {"Item": _encode(i)}} for i in items]
         self._batch_write(requests)
 
+    @calls("dynamodb:BatchWriteItem", roles=(OPERATOR,))  # start-stack forgets schedule marks
+    def delete_many(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Unconditional deletes, 25 per call."""
+        requests = [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in keys]
+        self._batch_write(requests)
+
     @calls("dynamodb:Query", roles=(OPERATOR, DISPATCHER))
     def query_index(self, gsi1pk: str, prefix: str | None = None) -> Iterator[dict[str, Any]]:
         """Every item of index partition `gsi1pk`, optionally with gsi1sk starting `prefix`."""

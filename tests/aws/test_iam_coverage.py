@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -394,6 +394,24 @@ def scaling_paths(env: Any, aws: Any, layer_id: str) -> None:
                       "--stack-id", env.stack_id, "--layer-id", layer_id,
                       "--cpu", "50", "--memory", "40", "--load", "0.5", "--at", now)  # fmt: skip
     assert figures["Published"] == 3
+
+    # A time-based instance whose schedule is off now: the round marks it; start-stack
+    # forgets the marks (the next round brings it to its schedule again).
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    later = moment + timedelta(hours=12)
+    schedule = json.dumps({later.strftime("%A"): {str(later.hour): "on"}})
+    nightly = env.run("create-instance", "--stack-id", env.stack_id, "--layer-ids", layer_id,
+                      "--instance-type", "t3.micro", "--hostname", "nightly1",
+                      "--auto-scaling-type", "timer")["InstanceId"]  # fmt: skip
+    env.run("set-time-based-auto-scaling", "--instance-id", nightly,
+            "--auto-scaling-schedule", schedule)  # fmt: skip
+    env.run("autoscale", "--once", "--now", now)
+    from stackops.autoscale.round import scaling_records
+
+    records = scaling_records(moto_services())
+    assert nightly in records.stack(env.stack_id).marks
+    env.run("start-stack", "--stack-id", env.stack_id)
+    assert nightly not in records.stack(env.stack_id).marks
 
 
 def auto_scaling_action(env: Any, calls: CallLog) -> None:
