@@ -433,7 +433,7 @@ class Dispatcher:
                 elif decision.status is not None:
                     instance = acts.set_status(instance, decision.status)
                 if decision.status in (S.stopped, S.terminated):
-                    end_node(self.settings.run.nodes_root, instance.ec2_instance_id)
+                    end_node(self.settings.run.host_nodes, instance.ec2_instance_id)
                 if decision.heal:
                     self._heal(instance)
             case "launch":
@@ -475,7 +475,7 @@ class Dispatcher:
                 final = S.terminated
             else:
                 self.services.ec2.stop(instance.ec2_instance_id)
-            end_node(self.settings.run.nodes_root, instance.ec2_instance_id)
+            end_node(self.settings.run.host_nodes, instance.ec2_instance_id)
         return acts.set_status(instance, final)
 
     def _configure(self, work: Work, instance: Instance) -> bool:
