@@ -389,7 +389,6 @@ def scaling_paths(env: Any, aws: Any, layer_id: str) -> None:
     now = (since + timedelta(minutes=2)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     report = env.run("autoscale", "--once", "--now", now)
     assert [(a["InstanceId"], a["Action"]) for a in report["Actions"]] == [(burst, "start")]
-    import sys as _s; print("DIAG", {h: (i["Status"], i.get("StatusReason")) for h, i in env.instances().items()}, file=_s.stderr)
     node = env.instances()["plain1"]
     figures = env.run("agent", "metrics", "--instance-id", node["InstanceId"],
                       "--stack-id", env.stack_id, "--layer-id", layer_id,
