@@ -225,11 +225,15 @@ def assign_instance(services: Services, instance_id: str, layer_ids: list[str]) 
 
 
 def announce_running(services: Services, ec2_instance_id: str) -> None:
-    """Tell the dispatcher the EC2 instance runs (as EC2 or the watcher would): it sets it up."""
-    from stackops.lifecycle.watcher import StateChange, instance_arn_maker, state_change_event
+    """Tell the dispatcher the EC2 instance runs (as EC2 or the watcher would): it sets it up.
+
+    The event goes on the lifecycle queue, as the operator's other requests do (its role
+    may send there; putting events on the bus is the dispatcher's)."""
+    from stackops.lifecycle.events import state_change_message
+    from stackops.lifecycle.watcher import instance_arn_maker
 
     arn = instance_arn_maker(services.session.account_id(), services.region)(ec2_instance_id)
-    services.bus.put_events([state_change_event(StateChange(ec2_instance_id, "running"), arn)])
+    services.queue.send(state_change_message(ec2_instance_id, "running", arn))
 
 
 def unassign_instance(services: Services, instance_id: str) -> None:

@@ -1,5 +1,5 @@
 """The only part of stackops that imports boto3: a session factory and one adapter per service.
 
-Each adapter module declares `ACTIONS`, the IAM actions it calls; the policy that
-`stackops bootstrap --print-iam-policy` prints is assembled from them.
+Each adapter method declares with `@calls` the IAM actions it calls and the roles that
+make them; the policies `stackops bootstrap --print-iam-policy` prints are assembled from them.
 """

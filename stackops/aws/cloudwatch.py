@@ -7,13 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from stackops.aws.roles import DISPATCHER, INSTANCE, OPERATOR, calls
 from stackops.aws.session import AwsSession, aws_errors
-
-ACTIONS = (
-    "cloudwatch:PutMetricData",
-    "cloudwatch:GetMetricData",
-    "cloudwatch:DescribeAlarms",
-)
 
 PUT_BATCH = 500  # PutMetricData takes up to 1000 values (1 MB) per call
 QUERY_BATCH = 500  # GetMetricData takes up to 500 queries per call
@@ -61,6 +56,7 @@ class CloudWatch:
     def __init__(self, session: AwsSession) -> None:
         self._client = session.client("cloudwatch")
 
+    @calls("cloudwatch:PutMetricData", roles=(INSTANCE,))  # `stackops agent metrics`
     def put(self, data: Sequence[Datum]) -> int:
         """Publish values (grouped by namespace, in batches); the number published."""
         by_namespace: dict[str, list[Datum]] = {}
@@ -75,6 +71,7 @@ class CloudWatch:
                     )
         return len(data)
 
+    @calls("cloudwatch:GetMetricData", roles=(DISPATCHER,))  # the scaler's round
     def minute_series(
         self, metrics: Sequence[MetricId], start: datetime, end: datetime
     ) -> dict[MetricId, dict[datetime, float]]:
@@ -109,6 +106,7 @@ class CloudWatch:
                 kwargs["NextToken"] = resp["NextToken"]
         return found
 
+    @calls("cloudwatch:DescribeAlarms", roles=(OPERATOR, DISPATCHER))
     def alarms(self, names: Iterable[str]) -> dict[str, Alarm]:
         """The named metric and composite alarms that exist, by name."""
         wanted = list(dict.fromkeys(names))

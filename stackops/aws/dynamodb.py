@@ -127,7 +127,7 @@ class StateTable:
             kwargs["ExpressionAttributeValues"] = _encode(values)
         self._conditional("dynamodb:PutItem", self._client.put_item, kwargs)
 
-    @calls("dynamodb:UpdateItem", roles=(DISPATCHER,))
+    @calls("dynamodb:UpdateItem", roles=(OPERATOR, DISPATCHER))  # port offsets, membership
     def increment(self, pk: str, sk: str, attribute: str, by: int = 1) -> int:
         """Add `by` to a number attribute (created at 0) and return the new value, atomically."""
         with self._errors("dynamodb:UpdateItem"):
@@ -165,6 +165,12 @@ class StateTable:
     def put_many(self, items: Iterable[dict[str, Any]]) -> None:
         """Unconditional writes, 25 per call."""
         requests = [{"PutRequest": {"Item": _encode(i)}} for i in items]
+        self._batch_write(requests)
+
+    @calls("dynamodb:BatchWriteItem", roles=(OPERATOR,))  # start-stack forgets schedule marks
+    def delete_many(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Unconditional deletes, 25 per call."""
+        requests = [{"DeleteRequest": {"Key": _key(pk, sk)}} for pk, sk in keys]
         self._batch_write(requests)
 
     @calls("dynamodb:Query", roles=(OPERATOR, DISPATCHER))

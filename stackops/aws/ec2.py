@@ -153,6 +153,7 @@ class Ec2:
                         found[raw["InstanceId"]] = _instance(raw)
         return list(found.values())
 
+    @calls("ec2:DescribeInstances", roles=(OPERATOR,))  # register-instance --private-ip
     def find_by_address(
         self, *, private_ip: str | None, public_ip: str | None
     ) -> list[Ec2Instance]:
@@ -208,6 +209,11 @@ class Ec2:
             self._client.create_tags(
                 Resources=[instance_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()]
             )
+
+    @calls("ec2:DeleteTags", roles=(OPERATOR,))  # untag-resource, deregister-instance
+    def untag(self, instance_id: str, keys: Iterable[str]) -> None:
+        with aws_errors("ec2:DeleteTags"):
+            self._client.delete_tags(Resources=[instance_id], Tags=[{"Key": k} for k in keys])
 
 
 def _instance(raw: dict[str, Any]) -> Ec2Instance:

@@ -13,19 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from stackops.aws.roles import DISPATCHER, OPERATOR, calls
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure
 from stackops.wire import TAG_STACK
-
-ACTIONS = (
-    "ec2:DescribeAddresses",
-    "ec2:AllocateAddress",
-    "ec2:AssociateAddress",
-    "ec2:DisassociateAddress",
-    "ec2:ReleaseAddress",
-    "ec2:CreateTags",
-    "ec2:DeleteTags",
-)
 
 
 @dataclass(frozen=True)
@@ -54,6 +45,7 @@ class Addresses:
     def __init__(self, session: AwsSession) -> None:
         self._client = session.client("ec2")
 
+    @calls("ec2:DescribeAddresses", roles=(OPERATOR, DISPATCHER))
     def find(self, public_ip: str) -> Address | None:
         """The address with this IP in the region, or None."""
         try:
@@ -66,6 +58,7 @@ class Addresses:
         found = [_address(raw) for raw in resp.get("Addresses", [])]
         return found[0] if found else None
 
+    @calls("ec2:DescribeAddresses", roles=(OPERATOR,))
     def of_stack(self, stack_id: str) -> list[Address]:
         """Every address registered with the stack, by IP."""
         with aws_errors("ec2:DescribeAddresses"):
@@ -74,6 +67,7 @@ class Addresses:
             )
         return sorted((_address(raw) for raw in resp.get("Addresses", [])), key=_ip_key)
 
+    @calls("ec2:AllocateAddress", roles=(DISPATCHER,), implied=("ec2:CreateTags",))
     def allocate(self, tags: dict[str, str]) -> Address:
         """A new VPC address, tagged at allocation."""
         with aws_errors("ec2:AllocateAddress"):
@@ -90,6 +84,7 @@ class Addresses:
             resp["PublicIp"], resp.get("AllocationId"), resp.get("Domain", "vpc"), tags=tags
         )
 
+    @calls("ec2:AssociateAddress", roles=(OPERATOR, DISPATCHER))
     def associate(self, address: Address, ec2_instance_id: str) -> None:
         """Point the address at the instance (moving it from any other)."""
         kwargs: dict[str, Any] = {"InstanceId": ec2_instance_id, "AllowReassociation": True}
@@ -100,6 +95,7 @@ class Addresses:
         with aws_errors("ec2:AssociateAddress"):
             self._client.associate_address(**kwargs)
 
+    @calls("ec2:DisassociateAddress", roles=(OPERATOR,))
     def disassociate(self, address: Address) -> None:
         """Detach the address from its instance, if it has one."""
         if not address.ec2_instance_id:
@@ -112,6 +108,7 @@ class Addresses:
         with aws_errors("ec2:DisassociateAddress"):
             self._client.disassociate_address(**kwargs)
 
+    @calls("ec2:ReleaseAddress", roles=(OPERATOR,))
     def release(self, address: Address) -> None:
         """Give the address back to AWS (disassociating it first)."""
         self.disassociate(address)
@@ -123,6 +120,7 @@ class Addresses:
         with aws_errors("ec2:ReleaseAddress"):
             self._client.release_address(**kwargs)
 
+    @calls("ec2:CreateTags", roles=(OPERATOR,))
     def tag(self, address: Address, tags: dict[str, str]) -> None:
         with aws_errors("ec2:CreateTags"):
             self._client.create_tags(
@@ -130,6 +128,7 @@ class Addresses:
                 Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
             )
 
+    @calls("ec2:DeleteTags", roles=(OPERATOR,))
     def untag(self, address: Address, keys: Iterable[str]) -> None:
         with aws_errors("ec2:DeleteTags"):
             self._client.delete_tags(

@@ -10,16 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from stackops.aws.roles import DISPATCHER, OPERATOR, calls
 from stackops.aws.session import AwsSession, aws_errors, error_code
 from stackops.errors import AwsFailure, NotFound
 
-ACTIONS = (
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeLoadBalancerAttributes",
-    "elasticloadbalancing:DescribeInstanceHealth",
-    "elasticloadbalancing:RegisterInstancesWithLoadBalancer",
-    "elasticloadbalancing:DeregisterInstancesFromLoadBalancer",
-)
+# The operator's verbs (attach, detach, describe, deregister-instance) and the dispatcher's
+# boots and shutdowns both move instances in and out: every call is made by both roles.
+_BOTH = (OPERATOR, DISPATCHER)
 
 
 @dataclass(frozen=True)
@@ -48,6 +45,7 @@ class ClassicLoadBalancers:
     def __init__(self, session: AwsSession) -> None:
         self._client = session.client("elb")
 
+    @calls("elasticloadbalancing:DescribeLoadBalancers", roles=_BOTH)
     def describe(self, names: Sequence[str]) -> dict[str, ClassicLoadBalancer]:
         """The named load balancers that exist, by name (missing names are left out)."""
         found: dict[str, ClassicLoadBalancer] = {}
@@ -57,6 +55,7 @@ class ClassicLoadBalancers:
                 found[name] = one
         return found
 
+    @calls("elasticloadbalancing:DescribeLoadBalancers", roles=_BOTH)
     def get(self, name: str) -> ClassicLoadBalancer:
         """One load balancer; NotFound naming it when it does not exist."""
         found = self._describe_one(name)
@@ -86,6 +85,7 @@ class ClassicLoadBalancers:
             instance_ids=tuple(i["InstanceId"] for i in raw.get("Instances", [])),
         )
 
+    @calls("elasticloadbalancing:RegisterInstancesWithLoadBalancer", roles=_BOTH)
     def register(self, name: str, ec2_instance_ids: Sequence[str]) -> None:
         """Put the instances behind the load balancer (already registered ones stay)."""
         if not ec2_instance_ids:
@@ -95,6 +95,7 @@ class ClassicLoadBalancers:
                 LoadBalancerName=name, Instances=[{"InstanceId": i} for i in ec2_instance_ids]
             )
 
+    @calls("elasticloadbalancing:DeregisterInstancesFromLoadBalancer", roles=_BOTH)
     def deregister(self, name: str, ec2_instance_ids: Sequence[str]) -> list[str]:
         """Take the registered ones of the instances out; returns those taken out."""
         present = [i for i in ec2_instance_ids if i in self.get(name).instance_ids]
@@ -105,6 +106,7 @@ class ClassicLoadBalancers:
                 )
         return present
 
+    @calls("elasticloadbalancing:DescribeLoadBalancerAttributes", roles=_BOTH)
     def draining(self, name: str) -> Draining:
         """The load balancer's connection draining (off, or on with its timeout in seconds)."""
         with aws_errors("elasticloadbalancing:DescribeLoadBalancerAttributes"):
@@ -112,6 +114,7 @@ class ClassicLoadBalancers:
         raw = resp.get("LoadBalancerAttributes", {}).get("ConnectionDraining", {})
         return Draining(bool(raw.get("Enabled")), int(raw.get("Timeout") or 300))
 
+    @calls("elasticloadbalancing:DescribeInstanceHealth", roles=_BOTH)
     def in_service(self, name: str, ec2_instance_id: str) -> bool:
         """True while the load balancer still sends traffic to (or drains) the instance."""
         with aws_errors("elasticloadbalancing:DescribeInstanceHealth"):

@@ -1,10 +1,11 @@
-"""ELBv2 adapter: take instances out of a layer's target group while they deploy."""
+"""ELBv2 adapter: take instances out of a layer's target group while they deploy (the
+dispatcher) or leave their layers (the operator's unassign-instance, deregister-instance)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stackops.aws.roles import DISPATCHER, calls
+from stackops.aws.roles import DISPATCHER, OPERATOR, calls
 from stackops.aws.session import AwsSession, aws_errors
 
 
@@ -14,7 +15,7 @@ class TargetGroups:
     def __init__(self, session: AwsSession) -> None:
         self._client = session.client("elbv2")
 
-    @calls("elasticloadbalancing:DeregisterTargets", roles=(DISPATCHER,))
+    @calls("elasticloadbalancing:DeregisterTargets", roles=(OPERATOR, DISPATCHER))
     def deregister(self, target_group_arn: str, ec2_instance_ids: Sequence[str]) -> None:
         """Take the instances out (those not registered are left alone)."""
         registered = self.health(target_group_arn)
@@ -36,7 +37,7 @@ class TargetGroups:
                 Targets=[{"Id": i} for i in ec2_instance_ids],
             )
 
-    @calls("elasticloadbalancing:DescribeTargetHealth", roles=(DISPATCHER,))
+    @calls("elasticloadbalancing:DescribeTargetHealth", roles=(OPERATOR, DISPATCHER))
     def health(self, target_group_arn: str) -> dict[str, str]:
         """EC2 instance id -> target state (healthy, unused, draining, ...)."""
         with aws_errors("elasticloadbalancing:DescribeTargetHealth"):

@@ -303,7 +303,11 @@ def build_policy(
 
 # -- what a botocore call needs ---------------------------------------------------------
 # botocore service name -> IAM service prefix, where the two differ
-SERVICE_PREFIXES = {"elbv2": "elasticloadbalancing", "monitoring": "cloudwatch"}
+SERVICE_PREFIXES = {
+    "elb": "elasticloadbalancing",
+    "elbv2": "elasticloadbalancing",
+    "monitoring": "cloudwatch",
+}
 # (service, operation) -> the IAM action AWS checks, where it is not service:Operation
 OPERATION_ACTIONS: dict[tuple[str, str], str | None] = {
     ("sts", "GetCallerIdentity"): None,  # needs no permission

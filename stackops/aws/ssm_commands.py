@@ -1,7 +1,7 @@
 """SSM Run Command adapter: send a shell script to one instance, follow its invocation.
 
 The S3 side of a run (payload in, report out) goes through the s3 adapter, whose
-ACTIONS hold s3:PutObject and s3:GetObject.
+methods declare s3:PutObject and s3:GetObject.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from stackops.cli.params import RECORD_ID, AwsStyleCommand, build, list_option, 
 from stackops.errors import InvalidInput, StackopsError
 
 
-@click.command("set-time-based-auto-scaling")
+@click.command("set-time-based-auto-scaling", cls=AwsStyleCommand)
 @click.option("--instance-id", type=RECORD_ID, required=True)
 @click.option(
     "--auto-scaling-schedule",
@@ -48,7 +48,7 @@ def describe_time_based_auto_scaling(ctx: click.Context, instance_ids: tuple[str
     show(ctx, describe(services(ctx), list(instance_ids)))
 
 
-@click.command("set-load-based-auto-scaling")
+@click.command("set-load-based-auto-scaling", cls=AwsStyleCommand)
 @click.option("--layer-id", type=RECORD_ID, required=True)
 @click.option("--enable/--no-enable", default=None, help="Turn load-based scaling on or off.")
 @click.option("--up-scaling", metavar="JSON", help="AutoScalingThresholds to start instances.")

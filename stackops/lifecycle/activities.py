@@ -52,6 +52,14 @@ class RunSettings:
     """Sandbox: every EC2 instance is a folder `<nodes_root>/<ec2 instance id>`."""
     sandbox: bool = False
     timeout: float = 600.0
+    agent_nodes_root: Path | None = None
+    """Sandbox with the ssm executor: where its SSM agent keeps the nodes, on this host."""
+
+    @property
+    def host_nodes(self) -> Path | None:
+        """Where this host keeps the nodes (either executor): a node there is ended when its
+        EC2 instance stops or terminates, as a stopped machine has no processes."""
+        return self.nodes_root or self.agent_nodes_root
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ class Dispatcher:
             lease_seconds=settings.visibility_timeout,
             every_seconds=settings.sweep_every_seconds,
             current_release=lambda instance, app: self.deployments.current_release(instance, app),
-            nodes_root=settings.run.nodes_root if settings.run.sandbox else None,
+            nodes_root=settings.run.host_nodes,
         )
         # Make every client now: boto3 sessions are not thread-safe, clients are.
         for part in (

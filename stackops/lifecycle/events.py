@@ -443,16 +443,41 @@ def deployment_request_message(
     return _internal_message(DEPLOYMENT_REQUEST, {"deployment-id": deployment_id}, event_id, time)
 
 
+def state_change_message(
+    ec2_instance_id: str,
+    state: str,
+    instance_arn: str,
+    *,
+    event_id: str | None = None,
+    time: str | None = None,
+) -> str:
+    """The queue body EventBridge delivers for the watcher's state-change event, for a verb
+    that tells the dispatcher itself (the operator may send to the queue, not put events)."""
+    detail = state_change_detail(ec2_instance_id, state)
+    return _envelope(SOURCE_WATCHER, STATE_CHANGE, detail, event_id, time, [instance_arn])
+
+
 def _internal_message(
     detail_type: str, detail: Mapping[str, Any], event_id: str | None, time: str | None
+) -> str:
+    return _envelope(SOURCE_INTERNAL, detail_type, detail, event_id, time, [])
+
+
+def _envelope(
+    source: str,
+    detail_type: str,
+    detail: Mapping[str, Any],
+    event_id: str | None,
+    time: str | None,
+    resources: list[str],
 ) -> str:
     envelope = {
         "id": event_id or str(uuid.uuid4()),
         "time": time or event_time(),
         "version": "0",
         "detail-type": detail_type,
-        "source": SOURCE_INTERNAL,
-        "resources": [],
+        "source": source,
+        "resources": resources,
         "detail": dict(detail),
     }
     return json.dumps(envelope)

@@ -312,7 +312,7 @@ class Handlers:
 
     def _end_node(self, instance: Instance) -> None:
         """End a sandbox node's processes with its EC2 instance (no-op on an account)."""
-        end_node(self.activities.settings.nodes_root, instance.ec2_instance_id)
+        end_node(self.activities.settings.host_nodes, instance.ec2_instance_id)
 
     @staticmethod
     def _done(instance: Instance, was_member: bool, note: str) -> Done:

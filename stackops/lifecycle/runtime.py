@@ -57,10 +57,12 @@ def build_dispatcher(
     from stackops.converge import search_path
 
     local = executor == "local"
+    on_sandbox = services.session.target.kind == "sandbox"
     run = RunSettings(
         cookbook_paths=tuple(str(p) for p in search_path(list(cookbooks), Path.cwd())),
         nodes_root=nodes_root if local else None,
-        sandbox=local or services.session.target.kind == "sandbox",  # ssm on the sandbox too
+        sandbox=local or on_sandbox,  # ssm on the sandbox too
+        agent_nodes_root=nodes_root if on_sandbox and not local else None,
     )
     autoscaling = None
     if with_autoscaling:

@@ -241,10 +241,23 @@ def test_now_needs_once_and_must_be_a_time(scaling):
     assert bad.exit_code == 2 and "is not an ISO 8601 time" in bad.stderr
 
 
-def test_stacks_without_scaling_are_skipped_and_a_failed_start_is_recorded(scaling):
+def test_stacks_without_scaling_are_skipped_and_a_failed_start_is_recorded(scaling, monkeypatch):
+    from stackops.aws.ec2 import Ec2
+    from stackops.errors import AwsFailure
+
     scaling.run("create-stack", "--name", "quiet")
-    # No AMI known for this stack's OS: the start fails, is recorded, and the round goes on.
-    broken = scaling.run("create-stack", "--name", "broken", "--default-os", "Plan 9")["StackId"]
+
+    # EC2 has no capacity for the launch (an OS name that cannot work is refused at
+    # create-stack now): the start fails, is recorded, and the round goes on.
+    def no_capacity(self, request):
+        raise AwsFailure(
+            "ec2:RunInstances failed: InsufficientInstanceCapacity: "
+            f"no {request.instance_type} capacity in the Availability Zone"
+        )
+
+    monkeypatch.setattr(Ec2, "launch", no_capacity)
+    broken = scaling.run("create-stack", "--name", "broken", "--default-ami-id",
+                         "ami-12345678")["StackId"]  # fmt: skip
     layer = scaling.run("create-layer", "--stack-id", broken, "--type", "custom",
                         "--name", "app", "--shortname", "app")["LayerId"]  # fmt: skip
     timer = scaling.run("create-instance", "--stack-id", broken, "--layer-ids", layer,
@@ -254,7 +267,7 @@ def test_stacks_without_scaling_are_skipped_and_a_failed_start_is_recorded(scali
     report = scaling.round("2026-12-07T09:05:00Z")
     (action,) = report["Actions"]
     assert action["Outcome"] == "failed"
-    assert "no AMI for operating system 'Plan 9'" in action["Message"]
+    assert "InsufficientInstanceCapacity: no t3.micro capacity" in action["Message"]
     assert sorted(s["Name"] for s in report["Skipped"]) == ["quiet", "shop"]
     (recorded,) = scaling.run("autoscale", "--history")["ScalingActions"]
     assert recorded["Outcome"] == "failed"

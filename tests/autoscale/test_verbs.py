@@ -110,6 +110,33 @@ def test_load_based_scaling_set_and_described_in_opsworks_shape(scaling):
     assert config["DownScaling"]["CpuThreshold"] == 20.0
 
 
+def test_the_set_verbs_take_aws_cli_input_as_the_other_opsworks_verbs_do(scaling):
+    """--cli-input-json with the API's names; options on the command line win over it."""
+    layer = scaling.layer_id
+    request = {"LayerId": layer, "Enable": True, "DownScaling": json.loads(DOWN),
+               "UpScaling": {"CpuThreshold": 50}}  # fmt: skip
+    scaling.run("set-load-based-auto-scaling", "--cli-input-json", json.dumps(request),
+                "--up-scaling", '{"InstanceCount": 2, "CpuThreshold": 85}')  # fmt: skip
+    (config,) = scaling.run("describe-load-based-auto-scaling", "--layer-ids", layer)[
+        "LoadBasedAutoScalingConfigurations"
+    ]
+    assert config["Enable"] is True
+    assert config["UpScaling"] == {
+        "InstanceCount": 2,
+        "ThresholdsWaitTime": 5,
+        "IgnoreMetricsTime": 5,
+        "CpuThreshold": 85.0,
+    }
+    assert config["DownScaling"]["CpuThreshold"] == 20.0
+    timer = scaling.create("nightly1", "timer")
+    request = {"InstanceId": timer, "AutoScalingSchedule": json.loads(SCHEDULE)}
+    scaling.run("set-time-based-auto-scaling", "--cli-input-json", json.dumps(request))
+    (described,) = scaling.run("describe-time-based-auto-scaling", "--instance-ids", timer)[
+        "TimeBasedAutoScalingConfigurations"
+    ]
+    assert described["AutoScalingSchedule"]["Monday"] == {"9": "on", "10": "on"}
+
+
 def test_enabling_with_no_thresholds_gives_opsworks_defaults(scaling):
     scaling.run("set-load-based-auto-scaling", "--layer-id", scaling.layer_id, "--enable")
     (config,) = scaling.run("describe-load-based-auto-scaling", "--layer-ids", scaling.layer_id)[

@@ -5,9 +5,11 @@ The test fails when a call is made outside a declared method, when a method make
 call it does not declare, when the role making it is not one the method declares or
 its policy does not grant the action, and when a policy grants an action (a declared
 method and role) that no scenario makes. The scenarios walk every path of the four
-roles: bootstrap (creation, drift, a new agent), the operator's verbs, the dispatcher
-(lifecycle, deployments, auto-healing, target groups, Auto Scaling, the ssm executor,
-watch), and the agent on an instance.
+roles: bootstrap (creation, drift, a new agent), the operator's verbs (Classic ELBs,
+Elastic IPs, tags, registered instances, load-based scaling included), the dispatcher
+(lifecycle, deployments, auto-healing, target groups, load balancers and Elastic IPs at
+boot and shutdown, Auto Scaling, the ssm executor, watch, the scaler), and the agent on
+an instance (its payloads and reports, `agent metrics`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,7 @@ ENTRY_POINTS = (
     ("stackops.cli.agent_cmd", None, INSTANCE),
     ("stackops.cli.dispatch_cmd", "dispatch", DISPATCHER),
     ("stackops.cli.watch_cmd", None, DISPATCHER),
+    ("stackops.cli.autoscale_cmd", "autoscale", DISPATCHER),  # the scaler (DESIGN §11)
     ("stackops.lifecycle.lambda_entry", None, DISPATCHER),
 )
 PACKAGES = (
@@ -226,6 +230,8 @@ def run_paths(env: Any, aws: Any, calls: CallLog, tmp_path: Path) -> None:
     env.watch()
     env.dispatch()
     assert {h: i["Status"] for h, i in env.instances().items()} == dict.fromkeys(ids, "online")
+    layer_id = env.run("describe-layers", "--stack-id", stack_id)["Layers"][0]["LayerId"]
+    address = attach_paths(env, aws, layer_id, ids)
     env.run("update-instance", "--instance-id", ids["app1"], "--layer-ids", *[
         la["LayerId"] for la in env.run("describe-layers", "--stack-id", stack_id)["Layers"]
     ])  # fmt: skip
@@ -261,6 +267,8 @@ def run_paths(env: Any, aws: Any, calls: CallLog, tmp_path: Path) -> None:
         "register-instance", "--stack-id", stack_id, "--ec2-instance-id", "i-0123456789abcdef0"
     )
     assert bad.exit_code == 2
+    registered_paths(env, aws, layer_id)
+    detach_paths(env, aws, layer_id, address)
 
     # The operator's secrets: an app's secure value dropped, a cookbook key stored and gone.
     env.run("update-app", "--app-id", app["AppId"], "--environment", "[]")
@@ -284,6 +292,126 @@ def run_paths(env: Any, aws: Any, calls: CallLog, tmp_path: Path) -> None:
     env.stop("app1")
     env.dispatch()
     env.run("start-instance", "--instance-id", ids["app1"])
+    scaling_paths(env, aws, layer_id)
+
+
+def attach_paths(env: Any, aws: Any, layer_id: str, ids: dict[str, str]) -> str:
+    """The operator attaches a Classic ELB (draining on), asks a drained shutdown and an
+    Elastic IP per boot of the layer, registers and names an address and associates it,
+    and tags the stack. Returns the address, which instance plain1 remembers."""
+    elb = aws.client("elb")
+    elb.create_load_balancer(
+        LoadBalancerName="web-elb",
+        Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}],
+        AvailabilityZones=["us-east-1a"],
+    )
+    elb.modify_load_balancer_attributes(
+        LoadBalancerName="web-elb",
+        LoadBalancerAttributes={"ConnectionDraining": {"Enabled": True, "Timeout": 30}},
+    )
+    env.run("attach-elastic-load-balancer", "--elastic-load-balancer-name", "web-elb",
+            "--layer-id", layer_id)  # fmt: skip
+    (lb,) = elb.describe_load_balancers(LoadBalancerNames=["web-elb"])["LoadBalancerDescriptions"]
+    assert len(lb["Instances"]) == 4  # the layer's online instances
+    env.run("describe-elastic-load-balancers", "--stack-id", env.stack_id)
+    env.run("update-layer", "--layer-id", layer_id, "--auto-assign-elastic-ips",
+            "--lifecycle-event-configuration",
+            "Shutdown={ExecutionTimeout=60,DelayUntilElbConnectionsDrained=true}")  # fmt: skip
+
+    ip = aws.client("ec2").allocate_address(Domain="vpc")["PublicIp"]
+    env.run("register-elastic-ip", "--elastic-ip", ip, "--stack-id", env.stack_id)
+    env.run("update-elastic-ip", "--elastic-ip", ip, "--name", "front")
+    env.run("update-elastic-ip", "--elastic-ip", ip)  # the name removed
+    env.run("associate-elastic-ip", "--elastic-ip", ip, "--instance-id", ids["plain1"])
+    env.run("describe-elastic-ips", "--stack-id", env.stack_id)
+
+    (stack,) = env.run("describe-stacks", "--stack-ids", env.stack_id)["Stacks"]
+    env.run("tag-resource", "--resource-arn", stack["Arn"], "--tags", "Team=web,Env=dev")
+    env.run("untag-resource", "--resource-arn", stack["Arn"], "--tag-keys", "Env")
+    return ip
+
+
+def registered_paths(env: Any, aws: Any, layer_id: str) -> None:
+    """An EC2 instance found by its private IP, registered, assigned to the layer (set up by
+    the dispatcher, behind the load balancer and the target group), then deregistered."""
+    raw = aws.client("ec2").run_instances(
+        ImageId="ami-12345678", MinCount=1, MaxCount=1, InstanceType="t3.micro"
+    )["Instances"][0]
+    private_ip = raw["PrivateIpAddress"]
+    registered = env.run(
+        "register-instance", "--stack-id", env.stack_id, "--private-ip", private_ip
+    )["InstanceId"]
+    env.run("assign-instance", "--instance-id", registered, "--layer-ids", layer_id)
+    env.dispatch()
+    (legacy,) = env.run("describe-instances", "--instance-ids", registered)["Instances"]
+    assert legacy["Status"] == "online", legacy
+    env.run("deregister-instance", "--instance-id", registered)
+
+
+def detach_paths(env: Any, aws: Any, layer_id: str, ip: str) -> None:
+    """The address detached and forgotten; the load balancer detached from the layer."""
+    env.run("describe-elastic-ips", "--ips", ip)
+    env.run("disassociate-elastic-ip", "--elastic-ip", ip)
+    env.run("deregister-elastic-ip", "--elastic-ip", ip)
+    env.run("detach-elastic-load-balancer", "--elastic-load-balancer-name", "web-elb",
+            "--layer-id", layer_id)  # fmt: skip
+    (lb,) = aws.client("elb").describe_load_balancers(LoadBalancerNames=["web-elb"])[
+        "LoadBalancerDescriptions"
+    ]
+    online = {i["Ec2InstanceId"] for i in env.instances().values() if i["Status"] == "online"}
+    assert online and not online & {i["InstanceId"] for i in lb["Instances"]}
+
+
+def scaling_paths(env: Any, aws: Any, layer_id: str) -> None:
+    """Load-based scaling: the operator names an alarm (checked), the scaler's round reads
+    the series and the alarm and starts a load-based instance, an instance publishes its
+    figures with `agent metrics`."""
+    cloudwatch = aws.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="web-5xx",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    burst = env.run("create-instance", "--stack-id", env.stack_id, "--layer-ids", layer_id,
+                    "--instance-type", "t3.micro", "--hostname", "burst1",
+                    "--auto-scaling-type", "load")["InstanceId"]  # fmt: skip
+    up = '{"InstanceCount": 1, "ThresholdsWaitTime": 1, "CpuThreshold": 80, "Alarms": ["web-5xx"]}'
+    env.run("set-load-based-auto-scaling", "--layer-id", layer_id, "--enable", "--up-scaling", up)
+    cloudwatch.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="test")
+    since = cloudwatch.describe_alarms(AlarmNames=["web-5xx"])["MetricAlarms"][0][
+        "StateUpdatedTimestamp"
+    ]
+    now = (since + timedelta(minutes=2)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    report = env.run("autoscale", "--once", "--now", now)
+    assert [(a["InstanceId"], a["Action"]) for a in report["Actions"]] == [(burst, "start")]
+    node = env.instances()["plain1"]
+    figures = env.run("agent", "metrics", "--instance-id", node["InstanceId"],
+                      "--stack-id", env.stack_id, "--layer-id", layer_id,
+                      "--cpu", "50", "--memory", "40", "--load", "0.5", "--at", now)  # fmt: skip
+    assert figures["Published"] == 3
+
+    # A time-based instance whose schedule is off now: the round marks it; start-stack
+    # forgets the marks (the next round brings it to its schedule again).
+    moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    later = moment + timedelta(hours=12)
+    schedule = json.dumps({later.strftime("%A"): {str(later.hour): "on"}})
+    nightly = env.run("create-instance", "--stack-id", env.stack_id, "--layer-ids", layer_id,
+                      "--instance-type", "t3.micro", "--hostname", "nightly1",
+                      "--auto-scaling-type", "timer")["InstanceId"]  # fmt: skip
+    env.run("set-time-based-auto-scaling", "--instance-id", nightly,
+            "--auto-scaling-schedule", schedule)  # fmt: skip
+    env.run("autoscale", "--once", "--now", now)
+    from stackops.autoscale.round import scaling_records
+
+    records = scaling_records(moto_services())
+    assert nightly in records.stack(env.stack_id).marks
+    env.run("start-stack", "--stack-id", env.stack_id)
+    assert nightly not in records.stack(env.stack_id).marks
 
 
 def auto_scaling_action(env: Any, calls: CallLog) -> None:

@@ -122,5 +122,9 @@ def test_botocore_operations_map_to_the_actions_iam_checks():
     assert iam_action("s3", "HeadBucket") == "s3:ListBucket"
     assert iam_action("s3", "GetPublicAccessBlock") == "s3:GetBucketPublicAccessBlock"
     assert iam_action("elbv2", "RegisterTargets") == "elasticloadbalancing:RegisterTargets"
+    assert (
+        iam_action("elb", "DescribeInstanceHealth") == "elasticloadbalancing:DescribeInstanceHealth"
+    )
+    assert iam_action("cloudwatch", "GetMetricData") == "cloudwatch:GetMetricData"
     assert iam_action("sts", "GetCallerIdentity") is None
     assert iam_action("dynamodb", "PutItem") == "dynamodb:PutItem"

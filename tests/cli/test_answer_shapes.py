@@ -187,6 +187,17 @@ def test_every_verb_answers_in_its_opsworks_shape(aws, invoke):
     run("unassign-instance", "--instance-id", registered)
     run("deregister-instance", "--instance-id", registered)
 
+    timer_id = run("create-instance", "--stack-id", stack_id, "--layer-ids", spare_layer,
+                   "--instance-type", "t3.micro", "--os", "Amazon Linux 2",
+                   "--auto-scaling-type", "timer")["InstanceId"]  # fmt: skip
+    run("set-time-based-auto-scaling", "--instance-id", timer_id,
+        "--auto-scaling-schedule", '{"Monday": {"9": "on", "10": "on"}}')  # fmt: skip
+    run("describe-time-based-auto-scaling", "--instance-ids", timer_id)
+    run("set-load-based-auto-scaling", "--layer-id", spare_layer, "--enable",
+        "--up-scaling", '{"InstanceCount": 2, "CpuThreshold": 85}')  # fmt: skip
+    run("describe-load-based-auto-scaling", "--layer-ids", spare_layer)
+    run("delete-instance", "--instance-id", timer_id)
+
     clone_id = run("clone-stack", "--source-stack-id", stack_id, "--name", "shop-b")["StackId"]
     run("stop-stack", "--stack-id", stack_id)
     ok_json(invoke("dispatch", "--drain", "--executor", "local"))

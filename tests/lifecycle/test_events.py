@@ -28,6 +28,7 @@ from stackops.lifecycle.events import (
     instance_command_message,
     parse_message,
     state_change_detail,
+    state_change_message,
 )
 
 # Exactly what moto 5.2 delivered to SQS for put_events (no "account").
@@ -193,6 +194,19 @@ def test_builders_round_trip() -> None:
     assert {"id", "time", "version", "detail-type", "source", "resources", "detail"} <= set(
         envelope
     )
+
+
+def test_a_state_change_an_operator_verb_queues_reads_as_the_watchers() -> None:
+    """assign-instance tells the dispatcher a registered instance runs through the queue (the
+    operator's role may send there, not put events): the same event as the watcher's."""
+    arn = "arn:aws:ec2:us-east-1:123456789012:instance/i-1"
+    body = state_change_message("i-1", "running", arn, event_id="e-4", time="2026-11-28T17:03:00Z")
+    assert parse_message(body) == Ec2StateChange(
+        "e-4", "stackops.watcher", "i-1", "running", "2026-11-28T17:03:00Z"
+    )
+    assert json.loads(body)["resources"] == [arn]
+    with pytest.raises(ValueError, match="state"):
+        state_change_message("i-1", "exploded", arn)
 
 
 def test_builders_default_a_fresh_id_and_the_current_utc_time() -> None:
