@@ -208,9 +208,14 @@ class ContentResource(PathResource):
         raise NotImplementedError
 
     def desired(
-        self, ctx: ConvergeContext, action: str, content: bytes | None = None
+        self,
+        ctx: ConvergeContext,
+        action: str,
+        content: bytes | None = None,
+        host: Path | None = None,
     ) -> FileDesired:
-        host = ctx.root.host_path(self.name, follow_last=action != "delete")
+        if host is None:
+            host = ctx.root.host_path(self.name, follow_last=action != "delete")
         if content is None and action != "delete":
             content = self.content_bytes(ctx)
         return FileDesired(
@@ -387,9 +392,11 @@ class Template(ContentResource):
             host = ctx.root.host_path(self.name)
             state = read_state(host, want_size=-1, for_diff=True)
             if state.content is not None and digest(state.content) == expected:
-                plain = super().desired(ctx, action, content=state.content)
+                plain = super().desired(ctx, action, content=state.content, host=host)
                 return plain._replace(seen=state)
-        desired = super().desired(ctx, action)
+            desired = super().desired(ctx, action, host=host)
+        else:
+            desired = super().desired(ctx, action)
         if inputs and desired.content is not None:
             ctx.renders.record(path, inputs, desired.content)
         return desired
