@@ -29,6 +29,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/converge.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/deploy.py

@@ -369,8 +369,9 @@ class OneLineUsageError(click.UsageError):
     shows the usage and a blank line first)."""
 
     @classmethod
-    def of(cls, exc: click.UsageError) -> OneLineUsageError:
-        if isinstance(exc, OneLineUsageError):
+    def of(cls, exc: click.UsageError) -> click.UsageError:
+        """`exc` as one line; `stackops` (or a group) alone shows its help, as click does."""
+        if isinstance(exc, OneLineUsageError | _NO_ARGS_IS_HELP):
             return exc
         made = cls(exc.format_message(), exc.ctx)
         made.exit_code = exc.exit_code
@@ -383,6 +384,11 @@ class OneLineUsageError(click.UsageError):
             where = ""
         click.echo(f"stackops: error: {message}{where}", err=True)
 
+
+# click >= 8.2 raises this for a group given no command; older clicks print the help.
+_NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
+    click.exceptions, "NoArgsIsHelpError", OneLineUsageError
+)
 
 GLOBAL_VALUE_OPTIONS = frozenset(
     {"--endpoint-url", "--region", "--profile", "--namespace", "--output"}

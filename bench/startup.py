@@ -1,0 +1,51 @@
+"""Benchmark: how fast the CLI answers, against the floor of importing click.
+
+`stackops --help` and `stackops --version` list and name commands from the table in
+stackops/cli/main.py without loading any command (no boto3, pydantic or Jinja2).
+Each figure is the median wall time of whole processes (time.perf_counter around
+subprocess.run), the commands' runs taken in turn; the target is `--help` at most
+2x `python -c "import click"`.
+
+    .venv/bin/python bench/startup.py [--runs 21]
+
+Figures print; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from wholeprocess import child_environment, interleaved_medians, stackops_command, timed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=21, help="runs per figure (median)")
+    args = parser.parse_args()
+    runs = max(5, args.runs)
+    env = child_environment()
+    stackops = stackops_command()
+    commands = {
+        'python -c "pass"': [sys.executable, "-c", "pass"],
+        'python -c "import click"': [sys.executable, "-c", "import click"],
+        "stackops --help": [*stackops, "--help"],
+        "stackops --version": [*stackops, "--version"],
+        "stackops describe-stacks --help": [*stackops, "describe-stacks", "--help"],
+    }
+    for argv in commands.values():
+        timed(argv, env)  # a warm-up run writes the bytecode of an editable install
+    medians = interleaved_medians(commands, env, runs)
+
+    floor = medians['python -c "import click"']
+    print(f"whole processes, median of {runs} runs, taken in turn; python {sys.version.split()[0]}")
+    print(f"{'':34}{'wall':>9}{'/ import click':>16}")
+    for label, seconds in medians.items():
+        print(f"{label:34}{seconds:>7.3f} s{seconds / floor:>15.2f}x")
+    ratio = medians["stackops --help"] / floor
+    print(f"stackops --help / import click = {ratio:.2f}x (target: at most 2x)")
+    print("(describe-stacks --help loads its command, boto3 and pydantic: for comparison)")
+
+
+if __name__ == "__main__":
+    main()
