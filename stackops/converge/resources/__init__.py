@@ -17,7 +17,7 @@ RESOURCE_TYPES.locate(
         "directory": "stackops.converge.resources.files",
         "file": "stackops.converge.resources.files",
         "template": "stackops.converge.resources.files",
-        "link": "stackops.converge.resources.files",
+        "link": "stackops.converge.resources.links",
         "execute": "stackops.converge.resources.execute",
         "archive": "stackops.converge.resources.archive",
         "release": "stackops.converge.resources.release",
