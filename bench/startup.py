@@ -1,7 +1,7 @@
 """Benchmark: how fast the CLI answers, against the floor of importing click.
 
 `stackops --help` and `stackops --version` list and name commands from the table in
-stackops/cli/main.py without loading any command (no boto3, pydantic or Jinja2).
+stackops/cli/commands.py without loading any command (no boto3, pydantic or Jinja2).
 Each figure is the median wall time of whole processes (time.perf_counter around
 subprocess.run), the commands' runs taken in turn; the target is `--help` at most
 2x `python -c "import click"`.

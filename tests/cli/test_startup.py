@@ -1,6 +1,6 @@
 """The CLI answers at once: `--help`, `--version` and completion load no command.
 
-The group lists commands from the COMMANDS table of stackops/cli/main.py, which
+The group lists commands from the COMMANDS table of stackops/cli/commands.py, which
 carries each command's one-line help; these tests hold the table to the commands
 and check, in a fresh process, which modules answering imported. How fast it is
 is measured by bench/startup.py, not asserted here.
@@ -27,7 +27,7 @@ def test_the_table_says_what_the_command_says(name: str) -> None:
     """Each summary is the first sentence of the command's own help, as click shows it."""
     command = load_command(name)
     assert COMMANDS[name][1] == command.get_short_help_str(limit=10_000), (
-        f"COMMANDS[{name!r}] in stackops/cli/main.py: copy the first sentence of the "
+        f"COMMANDS[{name!r}] in stackops/cli/commands.py: copy the first sentence of the "
         f"command's help: {command.get_short_help_str(limit=10_000)!r}"
     )
 
