@@ -151,7 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     runs = max(5, args.runs)
     sizes = sorted({max(2, int(s)) for s in args.sizes.split(",")})
-    curve_runs = max(3, runs // 2)
+    curve_runs = runs
 
     scratch = Path(tempfile.mkdtemp(prefix="stackops-bench-"))
     env = child_environment()
@@ -179,22 +179,31 @@ def main() -> None:
     print(f"whole processes, median of {runs} runs; python {sys.version.split()[0]}")
     print()
     print("121 resources (20 directories, 100 files, 1 symlink):")
-    print(f"{'':30}{'first run':>12}{'no-op run':>12}")
-    print(f"{'stackops solo':30}{first['solo']:>10.3f} s{noop['solo']:>10.3f} s")
-    print(f"{'naive pure-Python script':30}{first['naive']:>10.3f} s{noop['naive']:>10.3f} s")
-    print(f"{'stackops solo, empty recipe':30}{'':>12}{noop['empty']:>10.3f} s")
-    print(f"{'python -c pass (start-up)':30}{'':>12}{noop['python']:>10.3f} s")
-    ratio = noop["solo"] / noop["naive"]
-    print(f"no-op: stackops / naive = {ratio:.2f}x (target: at most 3x)")
+    print(f"{'':30}{'first run':>12}{'no-op run':>12}{'no-op cpu':>12}")
+    for label, name in [
+        ("solo", "stackops solo"),
+        ("naive", "naive pure-Python script"),
+        ("empty", "stackops solo, empty recipe"),
+        ("python", "python -c pass (start-up)"),
+    ]:
+        started = f"{first[label]:>10.3f} s" if label in first else f"{'':>12}"
+        print(f"{name:30}{started}{noop[label].wall:>10.3f} s{noop[label].cpu:>10.3f} s")
+    wall = noop["solo"].wall / noop["naive"].wall
+    cpu = noop["solo"].cpu / noop["naive"].cpu
+    print(f"no-op: stackops / naive = {wall:.2f}x wall, {cpu:.2f}x cpu (target: at most 3x)")
     print(f"no-op report: {check}")
     print(f"reference: {REFERENCE}")
     print()
-    print(f"no-op curve, median of {curve_runs} runs; per resource = (wall - empty recipe) / N:")
-    print(f"{'resources':>10}{'stackops':>11}{'per resource':>15}{'naive':>10}{'per resource':>15}")
-    for size, wall, naive in curve:
-        per = (wall - noop["empty"]) / size * 1e6
-        naive_per = (naive - noop["python"]) / size * 1e6
-        print(f"{size:>10}{wall:>9.3f} s{per:>12.1f} us{naive:>8.3f} s{naive_per:>12.1f} us")
+    print(f"no-op curve, median of {curve_runs} runs; per resource = (figure - empty recipe's) / N")
+    print(f"{'':10}{'stackops':>33}{'naive script':>33}")
+    print(f"{'resources':>10}" + f"{'wall':>9}{'cpu':>9}{'us/res w/cpu':>15}" * 2)
+    for size, solo_got, naive_got in curve:
+        cells = []
+        for got, base in ((solo_got, noop["empty"]), (naive_got, noop["python"])):
+            per_wall = (got.wall - base.wall) / size * 1e6
+            per_cpu = (got.cpu - base.cpu) / size * 1e6
+            cells.append(f"{got.wall:>7.3f} s{got.cpu:>7.3f} s{per_wall:>7.1f}/{per_cpu:<7.1f}")
+        print(f"{size:>10}" + "".join(cells))
     if args.keep:
         print(f"scratch kept in {scratch}")
 
