@@ -29,11 +29,17 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/converge.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/deploy.py
 	$(BIN)/python bench/autoscale.py
 	$(BIN)/python bench/validation.py
+
+# docs/cli.md and the generated parts of docs/recipes.md and docs/attributes.md (tests/test_docs.py)
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_docs.py
 
 # The integration tests against a running LocalStack (localstack/README.md); fails when none answers.
 LOCALSTACK_URL ?= http://localhost:4566

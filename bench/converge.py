@@ -1,53 +1,71 @@
 """Benchmark: `stackops solo` as a whole process against a naive pure-Python script.
 
-Workload (121 resources) under a scratch root: 20 directories, 100 files from one
-template with 2 variables, 1 symlink. Each figure is the median wall time of
-whole processes (time.perf_counter around subprocess.run): the first converge
-(each run on a fresh root) and the no-op converge (on a converged root).
+Workload of N resources under a scratch root: N // 6 directories, one symlink, and
+the rest files from one template with 2 variables (N = 121: 20 directories, 100
+files, 1 symlink). Each figure is the median wall time of whole processes
+(time.perf_counter around subprocess.run).
 
-    .venv/bin/python bench/converge.py [--runs 7] [--keep]
+1. N = 121: the first converge (each run on a fresh root) and the no-op converge
+   (on a converged root), stackops against the naive script; the target is a no-op
+   at most 3x the naive script's.
+2. The no-op curve from 100 to 10,000 resources: wall time, and the cost per
+   resource above the start-up (wall less the no-op of an empty recipe, over N),
+   which should stay flat.
 
-PYTHONDONTWRITEBYTECODE is removed from the children's environment: an installed
-package has its bytecode compiled, and a warm-up run writes it for an editable one.
+    .venv/bin/python bench/converge.py [--runs 7] [--sizes 100,1000,10000] [--keep]
+
 Figures print; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
+
+from wholeprocess import (
+    child_environment,
+    interleaved_medians,
+    stackops_command,
+    timed,
+)
 
 RECIPE = """\
 def recipe(run):
-    folders = [run.directory(f"/srv/bench/d{i:02d}", mode=0o755) for i in range(20)]
-    for i in range(100):
+    size = run.node["bench"]["resources"]
+    dirs = max(1, size // 6)
+    files = size - dirs - 1
+    folders = [run.directory(f"/srv/bench/d{i:04d}", mode=0o755) for i in range(dirs)]
+    for i in range(files):
         run.template(
-            f"/srv/bench/d{i % 20:02d}/f{i:03d}.conf",
+            f"/srv/bench/d{i % dirs:04d}/f{i:05d}.conf",
             source="item.conf.j2",
             variables={"name": f"item{i}", "port": 8000 + i},
             mode=0o644,
-            requires=[folders[i % 20]],
+            requires=[folders[i % dirs]],
         )
-    run.link("/srv/bench/current", to="/srv/bench/d00")
+    run.link("/srv/bench/current", to="/srv/bench/d0000")
 """
+EMPTY_RECIPE = "def recipe(run):\n    pass\n"
 TEMPLATE = "# generated\nname = {{ name }}\nport = {{ port }}\n"
 
 # The floor: the same workload, written by hand with no engine at all.
 NAIVE = """\
 import os, sys
-root = sys.argv[1]
+root, size = sys.argv[1], int(sys.argv[2])
+dirs = max(1, size // 6)
+files = size - dirs - 1
 template = "# generated\\nname = {name}\\nport = {port}\\n"
-for i in range(20):
-    os.makedirs(f"{root}/srv/bench/d{i:02d}", mode=0o755, exist_ok=True)
-for i in range(100):
-    path = f"{root}/srv/bench/d{i % 20:02d}/f{i:03d}.conf"
+for i in range(dirs):
+    os.makedirs(f"{root}/srv/bench/d{i:04d}", mode=0o755, exist_ok=True)
+for i in range(files):
+    path = f"{root}/srv/bench/d{i % dirs:04d}/f{i:05d}.conf"
     data = template.format(name=f"item{i}", port=8000 + i).encode()
     try:
         with open(path, "rb") as f:
@@ -61,94 +79,139 @@ for i in range(100):
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
 link = f"{root}/srv/bench/current"
-if not os.path.islink(link) or os.readlink(link) != "d00":
+if not os.path.islink(link) or os.readlink(link) != "d0000":
     if os.path.lexists(link):
         os.unlink(link)
-    os.symlink("d00", link)
+    os.symlink("d0000", link)
 """
 
-REFERENCE = "Ansible 42.7 s, pyinfra 3.05 s, Salt 0.70 s, pure Python 0.010 s (issue, no-op)"
+REFERENCE = "Ansible 42.7 s, pyinfra 3.05 s, Salt 0.70 s (same no-op, 2-core machine)"
+
+Argv = Callable[[Path], list[str]]
 
 
-def stackops_command() -> list[str]:
-    script = Path(sys.executable).with_name("stackops")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "stackops.cli.main"]
+class Workload:
+    """The scratch folder: the bench cookbook, node files per size, the naive script."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.cookbooks = scratch / "cookbooks"
+        (self.cookbooks / "bench" / "templates").mkdir(parents=True)
+        (self.cookbooks / "bench" / "workload.py").write_text(RECIPE)
+        (self.cookbooks / "bench" / "empty.py").write_text(EMPTY_RECIPE)
+        (self.cookbooks / "bench" / "templates" / "item.conf.j2").write_text(TEMPLATE)
+        self.naive = scratch / "naive.py"
+        self.naive.write_text(NAIVE)
+        self.solo = stackops_command()
+
+    def solo_argv(self, size: int, recipe: str = "bench::workload") -> Argv:
+        node = self.scratch / f"node-{size}.json"
+        node.write_text(json.dumps({"bench": {"resources": size}}))
+        options = ["-j", str(node), "--cookbooks", str(self.cookbooks)]
+        return lambda root: [*self.solo, "solo", *options, "--root", str(root), recipe]
+
+    def naive_argv(self, size: int) -> Argv:
+        return lambda root: [sys.executable, str(self.naive), str(root), str(size)]
+
+    def converged(self, argv: Argv, label: str, env: dict[str, str]) -> Path:
+        """A root `argv` has converged once, for no-op runs."""
+        root = self.scratch / label
+        timed(argv(root), env)
+        return root
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr.decode()}")
-    return elapsed
-
-
-def measure(make_argv, scratch: Path, label: str, runs: int, env: dict[str, str]):
-    """(first, no-op) medians for a command taking a root folder."""
-    firsts = []
+def first_runs(
+    workload: Workload, argvs: dict[str, Argv], runs: int, env: dict[str, str]
+) -> dict[str, float]:
+    """Median first-run time of each command, each run on a fresh root, taken in turn."""
+    times: dict[str, list[float]] = {label: [] for label in argvs}
     for n in range(runs):
-        firsts.append(timed(make_argv(scratch / f"{label}-first-{n}"), env))
-    steady = scratch / f"{label}-steady"
-    timed(make_argv(steady), env)
-    noops = [timed(make_argv(steady), env) for _ in range(runs)]
-    return statistics.median(firsts), statistics.median(noops), steady
+        for label, argv in argvs.items():
+            times[label].append(timed(argv(workload.scratch / f"{label}-first-{n}"), env))
+    return {label: statistics.median(values) for label, values in times.items()}
+
+
+def steady_commands(
+    workload: Workload, argvs: dict[str, Argv], env: dict[str, str]
+) -> dict[str, list[str]]:
+    """Each command on a root it converged once: what its no-op runs run."""
+    return {
+        label: argv(workload.converged(argv, f"{label}-steady", env))
+        for label, argv in argvs.items()
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per figure (median)")
+    parser.add_argument(
+        "--sizes", default="100,300,1000,3000,10000", help="resource counts of the no-op curve"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = parser.parse_args()
     runs = max(5, args.runs)
+    sizes = sorted({max(2, int(s)) for s in args.sizes.split(",")})
+    curve_runs = runs
 
     scratch = Path(tempfile.mkdtemp(prefix="stackops-bench-"))
-    cookbooks = scratch / "cookbooks"
-    (cookbooks / "bench" / "templates").mkdir(parents=True)
-    (cookbooks / "bench" / "workload.py").write_text(RECIPE)
-    (cookbooks / "bench" / "templates" / "item.conf.j2").write_text(TEMPLATE)
-    naive = scratch / "naive.py"
-    naive.write_text(NAIVE)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    solo = stackops_command()
-
-    def solo_argv(root: Path) -> list[str]:
-        return [
-            *solo,
-            "solo",
-            "--root",
-            str(root),
-            "--cookbooks",
-            str(cookbooks),
-            "bench::workload",
-        ]
-
-    def naive_argv(root: Path) -> list[str]:
-        return [sys.executable, str(naive), str(root)]
-
+    env = child_environment()
     try:
-        timed(solo_argv(scratch / "warm-up"), env)  # writes bytecode of an editable install
-        solo_first, solo_noop, steady = measure(solo_argv, scratch, "solo", runs, env)
-        check = subprocess.run(
-            solo_argv(steady), env=env, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        naive_first, naive_noop, _ = measure(naive_argv, scratch, "naive", runs, env)
-        python = statistics.median(timed([sys.executable, "-c", "pass"], env) for _ in range(runs))
+        workload = Workload(scratch)
+        solo, naive = workload.solo_argv(121), workload.naive_argv(121)
+        timed(solo(scratch / "warm-up"), env)  # writes bytecode of an editable install
+        first = first_runs(workload, {"solo": solo, "naive": naive}, runs, env)
+        empty = workload.solo_argv(0, "bench::empty")
+        steady = steady_commands(workload, {"solo": solo, "naive": naive, "empty": empty}, env)
+        steady["python"] = [sys.executable, "-c", "pass"]
+        noop = interleaved_medians(steady, env, runs)
+        check = timed_report(solo(scratch / "solo-steady"), env)
+        curve = []
+        for size in sizes:
+            both = {"solo": workload.solo_argv(size), "naive": workload.naive_argv(size)}
+            labelled = {f"{label}-{size}": argv for label, argv in both.items()}
+            figures = interleaved_medians(steady_commands(workload, labelled, env), env, curve_runs)
+            curve.append((size, figures[f"solo-{size}"], figures[f"naive-{size}"]))
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    print("workload: 20 directories, 100 files from 1 template (2 variables), 1 symlink")
+    print("workload: N // 6 directories, 1 symlink, the rest files from 1 template (2 variables)")
     print(f"whole processes, median of {runs} runs; python {sys.version.split()[0]}")
-    print(f"{'':28}{'first run':>12}{'no-op run':>12}")
-    print(f"{'stackops solo':28}{solo_first:>10.3f} s{solo_noop:>10.3f} s")
-    print(f"{'naive pure-Python script':28}{naive_first:>10.3f} s{naive_noop:>10.3f} s")
-    print(f"{'python -c pass (start-up)':28}{python:>10.3f} s")
-    print(f"no-op report: {check.splitlines()[-1]}")
+    print()
+    print("121 resources (20 directories, 100 files, 1 symlink):")
+    print(f"{'':30}{'first run':>12}{'no-op run':>12}{'no-op cpu':>12}")
+    for label, name in [
+        ("solo", "stackops solo"),
+        ("naive", "naive pure-Python script"),
+        ("empty", "stackops solo, empty recipe"),
+        ("python", "python -c pass (start-up)"),
+    ]:
+        started = f"{first[label]:>10.3f} s" if label in first else f"{'':>12}"
+        print(f"{name:30}{started}{noop[label].wall:>10.3f} s{noop[label].cpu:>10.3f} s")
+    wall = noop["solo"].wall / noop["naive"].wall
+    cpu = noop["solo"].cpu / noop["naive"].cpu
+    print(f"no-op: stackops / naive = {wall:.2f}x wall, {cpu:.2f}x cpu (target: at most 3x)")
+    print(f"no-op report: {check}")
     print(f"reference: {REFERENCE}")
-    print("target for stackops: no-op <= 0.12 s, first run <= 0.2 s")
+    print()
+    print(f"no-op curve, median of {curve_runs} runs; per resource = (figure - empty recipe's) / N")
+    print(f"{'':10}{'stackops':>33}{'naive script':>33}")
+    print(f"{'resources':>10}" + f"{'wall':>9}{'cpu':>9}{'us/res w/cpu':>15}" * 2)
+    for size, solo_got, naive_got in curve:
+        cells = []
+        for got, base in ((solo_got, noop["empty"]), (naive_got, noop["python"])):
+            per_wall = (got.wall - base.wall) / size * 1e6
+            per_cpu = (got.cpu - base.cpu) / size * 1e6
+            cells.append(f"{got.wall:>7.3f} s{got.cpu:>7.3f} s{per_wall:>7.1f}/{per_cpu:<7.1f}")
+        print(f"{size:>10}" + "".join(cells))
     if args.keep:
         print(f"scratch kept in {scratch}")
+
+
+def timed_report(argv: list[str], env: dict[str, str]) -> str:
+    """The summary line a run prints (the no-op run's, here)."""
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
 
 
 if __name__ == "__main__":

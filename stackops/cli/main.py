@@ -4,93 +4,16 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
+from stackops import __version__
+from stackops.cli.commands import COMMANDS
 from stackops.errors import StackopsError
 
-# name -> "module:attribute". Commands load on use so that `stackops solo`
-# never pays for boto3 or pydantic. Keep the list sorted by module.
-COMMANDS: dict[str, str] = {
-    # the AWS side and the sandbox
-    "bootstrap": "stackops.cli.bootstrap_cmd:bootstrap",
-    "sandbox": "stackops.cli.sandbox_cmd:sandbox",
-    "template": "stackops.cli.template_cmd:template",
-    # stack file
-    "apply": "stackops.cli.apply_cmd:apply",
-    "schema": "stackops.cli.apply_cmd:schema",
-    # OpsWorks verbs
-    "create-stack": "stackops.cli.stacks:create_stack",
-    "describe-stacks": "stackops.cli.stacks:describe_stacks",
-    "update-stack": "stackops.cli.stacks:update_stack",
-    "delete-stack": "stackops.cli.stacks:delete_stack",
-    "clone-stack": "stackops.cli.stacks:clone_stack",
-    "describe-stack-summary": "stackops.cli.stacks:describe_stack_summary",
-    "start-stack": "stackops.cli.stacks:start_stack",
-    "stop-stack": "stackops.cli.stacks:stop_stack",
-    "create-layer": "stackops.cli.layers:create_layer",
-    "describe-layers": "stackops.cli.layers:describe_layers",
-    "update-layer": "stackops.cli.layers:update_layer",
-    "delete-layer": "stackops.cli.layers:delete_layer",
-    "create-app": "stackops.cli.apps:create_app",
-    "describe-apps": "stackops.cli.apps:describe_apps",
-    "update-app": "stackops.cli.apps:update_app",
-    "delete-app": "stackops.cli.apps:delete_app",
-    "upload-app-bundle": "stackops.cli.bundles:upload_app_bundle",
-    "create-instance": "stackops.cli.instances:create_instance",
-    "describe-instances": "stackops.cli.instances:describe_instances",
-    "update-instance": "stackops.cli.instances:update_instance",
-    "delete-instance": "stackops.cli.instances:delete_instance",
-    "start-instance": "stackops.cli.instances:start_instance",
-    "stop-instance": "stackops.cli.instances:stop_instance",
-    "reboot-instance": "stackops.cli.instances:reboot_instance",
-    "register-instance": "stackops.cli.registered:register_instance",
-    "get-hostname-suggestion": "stackops.cli.instances:get_hostname_suggestion",
-    "describe-operating-systems": "stackops.cli.instances:describe_operating_systems",
-    "assign-instance": "stackops.cli.registered:assign_instance",
-    "unassign-instance": "stackops.cli.registered:unassign_instance",
-    "deregister-instance": "stackops.cli.registered:deregister_instance",
-    "attach-elastic-load-balancer": "stackops.cli.elb:attach_elastic_load_balancer",
-    "detach-elastic-load-balancer": "stackops.cli.elb:detach_elastic_load_balancer",
-    "describe-elastic-load-balancers": "stackops.cli.elb:describe_elastic_load_balancers",
-    "register-elastic-ip": "stackops.cli.eips:register_elastic_ip",
-    "deregister-elastic-ip": "stackops.cli.eips:deregister_elastic_ip",
-    "associate-elastic-ip": "stackops.cli.eips:associate_elastic_ip",
-    "disassociate-elastic-ip": "stackops.cli.eips:disassociate_elastic_ip",
-    "update-elastic-ip": "stackops.cli.eips:update_elastic_ip",
-    "describe-elastic-ips": "stackops.cli.eips:describe_elastic_ips",
-    "tag-resource": "stackops.cli.tags:tag_resource",
-    "untag-resource": "stackops.cli.tags:untag_resource",
-    "list-tags": "stackops.cli.tags:list_tags",
-    "import-opsworks": "stackops.cli.import_cmd:import_opsworks",
-    # lifecycle events
-    "watch": "stackops.cli.watch_cmd:watch",
-    "events": "stackops.cli.events_cmd:events",
-    # deployments
-    "create-deployment": "stackops.cli.deployments:create_deployment",
-    "describe-deployments": "stackops.cli.deployments:describe_deployments",
-    "continue-deployment": "stackops.cli.deployments:continue_deployment",
-    "abort-deployment": "stackops.cli.deployments:abort_deployment",
-    # time- and load-based instances
-    "set-time-based-auto-scaling": "stackops.cli.autoscale_cmd:set_time_based_auto_scaling",
-    "describe-time-based-auto-scaling": (
-        "stackops.cli.autoscale_cmd:describe_time_based_auto_scaling"
-    ),
-    "set-load-based-auto-scaling": "stackops.cli.autoscale_cmd:set_load_based_auto_scaling",
-    "describe-load-based-auto-scaling": (
-        "stackops.cli.autoscale_cmd:describe_load_based_auto_scaling"
-    ),
-    "autoscale": "stackops.cli.autoscale_cmd:autoscale",
-    # the lifecycle dispatcher
-    "dispatch": "stackops.cli.dispatch_cmd:dispatch",
-    "describe-commands": "stackops.cli.dispatch_cmd:describe_commands",
-    "logs": "stackops.cli.dispatch_cmd:logs",
-    # the recipe engine
-    "solo": "stackops.cli.solo_cmd:solo",
-    "recipes": "stackops.cli.solo_cmd:recipes",
-    "agent": "stackops.cli.agent_cmd:agent",
-}
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 class GlobalOptions(NamedTuple):
@@ -104,18 +27,40 @@ class GlobalOptions(NamedTuple):
     debug: bool
 
 
+def load_command(name: str) -> click.Command:
+    """Import the command `name` of the COMMANDS table (KeyError when there is none)."""
+    module_name, _, attr = COMMANDS[name][0].partition(":")
+    command: click.Command = getattr(importlib.import_module(module_name), attr)
+    return command
+
+
 class LazyGroup(click.Group):
-    """A group whose sub-commands are imported only when used."""
+    """A group whose sub-commands are imported only when run; listed from the table."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
-            return None
-        module_name, _, attr = target.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `--help`, as click writes it, from the table's summaries."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, _shorten(COMMANDS[name][1], limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Complete command names from the table (and options as click does)."""
+        from click.shell_completion import CompletionItem
+
+        found = [
+            CompletionItem(name, help=COMMANDS[name][1])
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete)
+        ]
+        return found + click.Command.shell_complete(self, ctx, incomplete)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -173,8 +118,9 @@ class OneLineUsageError(click.UsageError):
     shows the usage and a blank line first)."""
 
     @classmethod
-    def of(cls, exc: click.UsageError) -> OneLineUsageError:
-        if isinstance(exc, OneLineUsageError):
+    def of(cls, exc: click.UsageError) -> click.UsageError:
+        """`exc` as one line; `stackops` (or a group) alone shows its help, as click does."""
+        if isinstance(exc, OneLineUsageError | _NO_ARGS_IS_HELP):
             return exc
         made = cls(exc.format_message(), exc.ctx)
         made.exit_code = exc.exit_code
@@ -187,6 +133,11 @@ class OneLineUsageError(click.UsageError):
             where = ""
         click.echo(f"stackops: error: {message}{where}", err=True)
 
+
+# click >= 8.2 raises this for a group given no command; older clicks print the help.
+_NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
+    click.exceptions, "NoArgsIsHelpError", OneLineUsageError
+)
 
 GLOBAL_VALUE_OPTIONS = frozenset(
     {"--endpoint-url", "--region", "--profile", "--namespace", "--output"}
@@ -233,6 +184,15 @@ def _own_options(command: click.Command | None, ctx: click.Context, tail: list[s
     return own
 
 
+def _shorten(summary: str, limit: int) -> str:
+    """`summary` cut at a word to `limit` characters with "...", as click cuts short help."""
+    if len(summary) <= limit:
+        return summary
+    import textwrap
+
+    return textwrap.shorten(summary, max(limit, 3), placeholder="...", break_on_hyphens=False)
+
+
 def _debug(ctx: click.Context) -> bool:
     opts = ctx.find_object(GlobalOptions)
     return bool(opts and opts.debug) or bool(os.environ.get("STACKOPS_DEBUG"))
@@ -255,7 +215,7 @@ def _debug(ctx: click.Context) -> bool:
     "--output", type=click.Choice(["json", "table", "yaml"]), default="json", show_default=True
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-@click.version_option(package_name="stackops")
+@click.version_option(__version__, prog_name="stackops")
 @click.pass_context
 def cli(
     ctx: click.Context,

@@ -23,7 +23,6 @@ from typing import Any
 
 import click
 
-from stackops.api.records import describe_errors
 from stackops.cli.shorthand import list_value, read_json, read_option_text, structured_value
 from stackops.errors import InvalidInput
 
@@ -248,6 +247,8 @@ def build(model: type, data: Any, option: str | None = None) -> Any:
     """Validate `data` as `model`; errors name the option (and the field inside `option`
     when the whole value came from that one option) and what would be valid."""
     import pydantic
+
+    from stackops.api.records import describe_errors  # pydantic: not for `stackops solo`
 
     try:
         return model.model_validate(data)

@@ -6,7 +6,6 @@ has declared its resources and the plan is built.
 
 from __future__ import annotations
 
-import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -145,6 +144,8 @@ class Run:
 
 
 def _joined(command: Sequence[str]) -> str:
+    import shlex
+
     try:
         return shlex.join(command)
     except TypeError:

@@ -8,6 +8,8 @@ Neither `..` nor a symlink can take a path outside the root: such a path is refu
 from __future__ import annotations
 
 import os
+import re
+import stat
 from pathlib import Path
 
 from stackops.errors import InvalidInput
@@ -17,8 +19,14 @@ class OutsideRoot(InvalidInput):
     """A path would resolve outside the run's root."""
 
 
+# An absolute path with no empty, "." or ".." part and no trailing slash.
+_PLAIN = re.compile(r"(?:/(?!\.\.?(?:/|\Z))[^/]+)+")
+
+
 def node_path(path: str) -> str:
     """`path` normalised as an absolute node path; `..` may not climb above `/`."""
+    if isinstance(path, str) and path.startswith("/") and _PLAIN.fullmatch(path):
+        return path  # already normal: most paths, checked once per resource
     if not isinstance(path, str) or not path.startswith("/"):
         raise InvalidInput(f"path {path!r} must be absolute (it is resolved under the run's root)")
     parts: list[str] = []
@@ -60,20 +68,39 @@ class NodeRoot:
         if self.is_host:
             if not follow_last:
                 return Path(virtual)
-            return Path(os.path.realpath(virtual))  # the same as under any other root
+            return Path(self._resolve(virtual))  # the same as under any other root
         if virtual == "/":
             return Path(self._real)
-        joined = self._real + virtual
         if follow_last:
-            real = os.path.realpath(joined)
+            real = self._resolve(virtual)
         else:
-            parent, name = os.path.split(joined)
-            real = os.path.join(os.path.realpath(parent), name)
+            parent, name = os.path.split(virtual)
+            real = os.path.join(self._resolve(parent), name)
         if real != self._real and not real.startswith(self._real + "/"):
             raise OutsideRoot(
                 f"{virtual} resolves to {real} through a symlink, outside the root {self.path}"
             )
         return Path(real)
+
+    def _resolve(self, virtual: str) -> str:
+        """`os.path.realpath` of the root joined with normalised node path `virtual`.
+
+        The root was resolved once, when the run began; only the components below it
+        are looked at (one lstat each), and the first symlink among them hands the rest
+        to realpath. Half the system calls of realpath on the whole path, per resource.
+        """
+        path = self._real
+        parts = virtual.split("/")[1:] if virtual != "/" else []
+        for index, part in enumerate(parts):
+            candidate = f"{path}/{part}" if path != "/" else f"/{part}"
+            try:
+                is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+            except OSError:  # missing, or not a folder: the rest stands as written
+                return "/".join([candidate, *parts[index + 1 :]])
+            if is_link:
+                return os.path.realpath("/".join([candidate, *parts[index + 1 :]]))
+            path = candidate
+        return path
 
     def link_text(self, link: str, to: str) -> str:
         """What to write in symlink `link` so it points at `to` under this root.

@@ -12,7 +12,6 @@ written at the end of a run that rendered something new, never by a dry run.
 Deleting it only costs one slower run.
 """
 
-import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,11 +20,17 @@ from typing import Any
 from stackops import __version__
 from stackops.converge.filesystem import write_atomically
 
+try:  # CPython's built-in BLAKE2: `import hashlib` loads OpenSSL, 2-3 ms of every start-up
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - another Python
+    from hashlib import blake2b
+
 MEMO_PATH = "/var/lib/stackops/rendered-templates.json"
 
 
 def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    """A 256-bit BLAKE2b digest of `data`, in hex."""
+    return blake2b(data, digest_size=32).hexdigest()
 
 
 class RenderMemo:
@@ -102,7 +107,7 @@ def _canonical(value: Any) -> bytes:
 
 def _folder_digest(folder: Path) -> str:
     """A digest of every file in a templates folder (includes and macros come from it)."""
-    hasher = hashlib.sha256()
+    hasher = blake2b(digest_size=32)
     if folder.is_dir():
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             data = path.read_bytes()

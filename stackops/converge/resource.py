@@ -108,8 +108,9 @@ class Resource:
             )
         self.name = name
         self.origin = origin
-        for key, default in self.keywords.items():
-            setattr(self, key, options.get(key, default))
+        # keywords are plain class attributes (no descriptors): fill the instance at once
+        self.__dict__.update(self.keywords)
+        self.__dict__.update(options)
         if not self.action:
             self.action = self.actions[0]
         for key in ("requires", "notifies", "subscribes"):
@@ -187,10 +188,29 @@ def _is_class_var(annotation: object) -> bool:
 
 
 class ResourceRegistry:
-    """Resource types by name, filled by the `resource_type` decorator at import."""
+    """Resource types by name, filled by the `resource_type` decorator at import.
+
+    `locate` tells which module registers each name; such a module is imported when
+    a run first asks for one of its types (or when the registry is walked), so a
+    run pays only for the types it declares (`stackops solo` starts faster).
+    """
 
     def __init__(self) -> None:
         self._types: dict[str, type[Resource]] = {}
+        self._modules: dict[str, str] = {}
+
+    def locate(self, modules: dict[str, str]) -> None:
+        """Name -> the module whose import registers it."""
+        self._modules.update(modules)
+
+    def _load(self, name: str) -> None:
+        module = self._modules.get(name)
+        if module is not None and name not in self._types:
+            import importlib
+
+            importlib.import_module(module)
+            if name not in self._types:
+                raise ValueError(f"resource type {name!r}: {module} does not register it")
 
     def register(self, name: str) -> Callable[[type[Resource]], type[Resource]]:
         def decorate(cls: type[Resource]) -> type[Resource]:
@@ -205,20 +225,27 @@ class ResourceRegistry:
     def get(self, name: str) -> type[Resource]:
         """The type called `name`; InvalidInput listing the valid ones otherwise."""
         cls = self._types.get(name)
+        if cls is None and name in self._modules:
+            self._load(name)
+            cls = self._types.get(name)
         if cls is None:
             import difflib
 
-            close = difflib.get_close_matches(name, self._types, n=3)
+            close = difflib.get_close_matches(name, self.names(), n=3)
             hint = f" Did you mean: {', '.join(close)}?" if close else ""
-            raise InvalidInput(
-                f"no resource type {name!r}.{hint} Valid: {', '.join(sorted(self._types))}"
-            )
+            raise InvalidInput(f"no resource type {name!r}.{hint} Valid: {', '.join(self.names())}")
         return cls
 
     def names(self) -> list[str]:
-        return sorted(self._types)
+        return sorted(self._types.keys() | self._modules.keys())
+
+    def module_of(self, name: str) -> str | None:
+        """The module `locate` names for `name` (None for a type registered directly)."""
+        return self._modules.get(name)
 
     def __iter__(self) -> Iterator[type[Resource]]:
+        for name in self._modules:
+            self._load(name)
         return iter(self._types.values())
 
 

@@ -9,7 +9,6 @@ with what exists (a name a value made, taken twice).
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from moto import mock_aws
 
-from stackops.cli.main import COMMANDS, cli
+from stackops.cli.main import COMMANDS, cli, load_command
 
 HOSTILE = {
     "nul": "a\x00b",
@@ -31,11 +30,6 @@ HOSTILE = {
 # Commands that run until stopped (or start servers) are driven by their own tests.
 LONG_RUNNING = {"dispatch", "watch", "sandbox", "agent", "events", "recipes"}
 VERBS = sorted(name for name in COMMANDS if name not in LONG_RUNNING)
-
-
-def _command(name: str) -> click.Command:
-    module, _, attr = COMMANDS[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 VALID = {
@@ -57,7 +51,7 @@ VALID = {
 
 
 def _argv(name: str, option: click.Option, value: str, ids: dict[str, str]) -> list[str]:
-    command = _command(name)
+    command = load_command(name)
     argv = [name]
     for param in command.params:
         if isinstance(param, click.Option) and param.required and param is not option:
@@ -124,7 +118,9 @@ def test_every_option_survives_hostile_values(
     name: str, ids: dict[str, str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # a value taken as a path lands here, if anywhere
-    options = [p for p in _command(name).params if isinstance(p, click.Option) and not p.is_flag]
+    options = [
+        p for p in load_command(name).params if isinstance(p, click.Option) and not p.is_flag
+    ]
     failures = []
     for option in options:
         for label, value in HOSTILE.items():
@@ -158,7 +154,7 @@ def test_every_id_option_is_checked_as_an_id() -> None:
     fields = {f for m in (StackSpec, LayerSpec, AppSpec, InstanceSpec) for f in m.model_fields}
     untyped = []
     for name in COMMANDS:
-        command = _command(name)
+        command = load_command(name)
         commands = command.commands.values() if isinstance(command, click.Group) else [command]
         for each in commands:
             for param in each.params:

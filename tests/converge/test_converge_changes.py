@@ -15,10 +15,9 @@ from stackops.converge.resources.files import (
     Directory,
     DirectoryDesired,
     FileDesired,
-    Link,
-    LinkDesired,
     WrongKind,
 )
+from stackops.converge.resources.links import Link, LinkDesired
 from stackops.converge.resources.release import (
     Release,
     ReleaseConflict,

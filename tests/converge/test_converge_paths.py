@@ -89,3 +89,34 @@ def test_dot_dot_in_a_recipe_is_refused_before_anything_runs(
     with pytest.raises(InvalidInput, match=r"default.py:3: file\[.*climbs above the root"):
         run_recipes(["evil"], {}, tmp_path / "node", [cookbooks.path])
     assert not (tmp_path / "node").exists()
+
+
+def test_host_path_resolves_as_realpath_does(tmp_path: Path) -> None:
+    """The walk below the root gives what os.path.realpath gives for every kind of path:
+    plain, missing, through a file, through in-root links (relative, absolute, chained),
+    a dangling link and a loop."""
+    real = Path(os.path.realpath(tmp_path))
+    (tmp_path / "srv/releases/1/app").mkdir(parents=True)
+    (tmp_path / "srv/releases/1/app/run.py").write_text("")
+    (tmp_path / "srv/current").symlink_to("releases/1")
+    (tmp_path / "srv/absolute").symlink_to(real / "srv/releases/1")
+    (tmp_path / "srv/chained").symlink_to("current/app")
+    (tmp_path / "srv/dangling").symlink_to("nowhere/at/all")
+    (tmp_path / "srv/loop-a").symlink_to("loop-b")
+    (tmp_path / "srv/loop-b").symlink_to("loop-a")
+    root = NodeRoot(tmp_path)
+    for path in [
+        "/srv",
+        "/srv/releases/1/app/run.py",
+        "/srv/missing/deeper/x",
+        "/srv/releases/1/app/run.py/below-a-file",
+        "/srv/current/app/run.py",
+        "/srv/absolute/app",
+        "/srv/chained/run.py",
+        "/srv/dangling/x",
+        "/srv/loop-a/x",
+    ]:
+        assert root.host_path(path) == Path(os.path.realpath(str(real) + path)), path
+        parent, name = os.path.split(path)
+        expected = Path(os.path.realpath(str(real) + parent)) / name
+        assert root.host_path(path, follow_last=False) == expected, path

@@ -104,3 +104,9 @@ def test_bad_declarations_say_what_is_valid(
             run.execute(options.pop("command"), name=name, **options)
         else:
             run.declare(type_name, name, **options)
+
+
+def test_each_type_is_registered_by_the_module_the_registry_names() -> None:
+    """Types load on first use from the module `locate` names: the table must be true."""
+    for cls in RESOURCE_TYPES:
+        assert RESOURCE_TYPES.module_of(cls.type_name) == cls.__module__, cls.type_name

@@ -1,4 +1,4 @@
-"""Resource types for paths: directory, file, template and link."""
+"""Resource types for paths: directory, file and template (link: `links.py`)."""
 
 import os
 from collections.abc import Mapping
@@ -12,13 +12,11 @@ from stackops.converge.filesystem import (
     check_owner,
     format_mode,
     gid_of,
-    make_parents,
     owner_changes,
     parse_mode,
     read_state,
     remove_path,
     set_owner,
-    symlink_atomically,
     uid_of,
     write_atomically,
 )
@@ -37,7 +35,7 @@ class WrongKind(StackopsError):
     """Something of another kind (a folder where a file belongs) is in the way."""
 
 
-def _ownership_text(uid: int | None, gid: int | None) -> list[str]:
+def ownership_text(uid: int | None, gid: int | None) -> list[str]:
     parts = []
     if uid is not None:
         parts.append(f"owner -> {uid}")
@@ -93,7 +91,7 @@ class DirectoryChange(NamedTuple):
                 if self.create
                 else f"mode {format_mode(self.old_mode)} -> {format_mode(self.mode)}"
             )
-        return ", ".join(parts + _ownership_text(self.uid, self.gid))
+        return ", ".join(parts + ownership_text(self.uid, self.gid))
 
     @property
     def diff(self) -> str | None:
@@ -191,7 +189,7 @@ class FileChange(NamedTuple):
             parts = ["update content"] if self.content is not None else []
             if self.mode is not None and self.mode != self.old_mode:
                 parts.append(f"mode {format_mode(self.old_mode)} -> {format_mode(self.mode)}")
-        return ", ".join(parts + _ownership_text(self.uid, self.gid))
+        return ", ".join(parts + ownership_text(self.uid, self.gid))
 
     @property
     def diff(self) -> str | None:
@@ -208,9 +206,14 @@ class ContentResource(PathResource):
         raise NotImplementedError
 
     def desired(
-        self, ctx: ConvergeContext, action: str, content: bytes | None = None
+        self,
+        ctx: ConvergeContext,
+        action: str,
+        content: bytes | None = None,
+        host: Path | None = None,
     ) -> FileDesired:
-        host = ctx.root.host_path(self.name, follow_last=action != "delete")
+        if host is None:
+            host = ctx.root.host_path(self.name, follow_last=action != "delete")
         if content is None and action != "delete":
             content = self.content_bytes(ctx)
         return FileDesired(
@@ -387,9 +390,11 @@ class Template(ContentResource):
             host = ctx.root.host_path(self.name)
             state = read_state(host, want_size=-1, for_diff=True)
             if state.content is not None and digest(state.content) == expected:
-                plain = super().desired(ctx, action, content=state.content)
+                plain = super().desired(ctx, action, content=state.content, host=host)
                 return plain._replace(seen=state)
-        desired = super().desired(ctx, action)
+            desired = super().desired(ctx, action, host=host)
+        else:
+            desired = super().desired(ctx, action)
         if inputs and desired.content is not None:
             ctx.renders.record(path, inputs, desired.content)
         return desired
@@ -403,102 +408,3 @@ class Template(ContentResource):
     def content_bytes(self, ctx: ConvergeContext) -> bytes:
         rendered = ctx.templates.render(self._folder(), self.source, self._variables(ctx))
         return rendered.encode("utf-8")
-
-
-# -- link -------------------------------------------------------------------------
-
-
-class LinkDesired(NamedTuple):
-    path: str
-    host: Path
-    action: str
-    text: str
-    uid: int | None
-    gid: int | None
-
-
-class LinkChange(NamedTuple):
-    path: str
-    host: Path
-    text: str | None = None  # the new link text, None: keep it
-    old: str | None = None  # what was there before ("file", "folder" or old text)
-    remove: bool = False
-    uid: int | None = None
-    gid: int | None = None
-
-    @property
-    def summary(self) -> str:
-        if self.remove:
-            return f"remove link {self.path}"
-        parts = []
-        if self.text is not None:
-            before = f" (was {self.old})" if self.old else ""
-            parts.append(f"link {self.path} -> {self.text}{before}")
-        return ", ".join(parts + _ownership_text(self.uid, self.gid))
-
-    @property
-    def diff(self) -> str | None:
-        return None
-
-
-@resource_type("link")
-class Link(PathResource):
-    """A symlink at `name` pointing `to=` a node path, replaced atomically by rename.
-
-    Under a root other than `/` the link text is relative, so it works from the host too.
-    """
-
-    actions: ClassVar[tuple[str, ...]] = ("create", "delete")
-    example: ClassVar[dict[str, Any]] = {"name": "/srv/web/current", "to": "/srv/web/releases/1"}
-
-    to: str = ""
-
-    def validate(self) -> None:
-        super().validate()
-        if self.mode is not None:
-            raise DeclarationError("a link has no mode of its own; set it on its target")
-        if self.action == "create" and (not isinstance(self.to, str) or not self.to):
-            raise DeclarationError("to= names the path the link points to")
-        if self.to:
-            base = os.path.dirname(node_path(self.name))
-            node_path(self.to if self.to.startswith("/") else os.path.join(base, self.to))
-
-    def desired(self, ctx: ConvergeContext, action: str) -> LinkDesired:
-        host = ctx.root.host_path(self.name, follow_last=False)
-        text = ctx.root.link_text(self.name, self.to) if self.to else ""
-        return LinkDesired(
-            node_path(self.name), host, action, text, uid_of(self.owner), gid_of(self.group)
-        )
-
-    def current(self, ctx: ConvergeContext, desired: LinkDesired) -> PathState:
-        return read_state(desired.host, follow=False)
-
-    @staticmethod
-    def change(current: PathState, desired: LinkDesired) -> LinkChange | NoChange:
-        path = desired.path
-        if desired.action == "delete":
-            if current.kind == "missing":
-                return NoChange("link is absent")
-            if current.kind != "link":
-                raise WrongKind(f"{path} is a {current.kind}, not a link; not removing it")
-            return LinkChange(path, desired.host, remove=True)
-        if current.kind == "link" and current.link_text == desired.text:
-            uid, gid = owner_changes(current, desired.uid, desired.gid)
-            if uid is None and gid is None:
-                return NoChange(f"link points to {desired.text}")
-            return LinkChange(path, desired.host, uid=uid, gid=gid)
-        old = {"missing": None, "link": current.link_text, "directory": "a folder"}.get(
-            current.kind, f"a {current.kind}"
-        )
-        return LinkChange(
-            path, desired.host, text=desired.text, old=old, uid=desired.uid, gid=desired.gid
-        )
-
-    def apply(self, ctx: ConvergeContext, change: LinkChange) -> None:
-        if change.remove:
-            change.host.unlink()
-            return
-        if change.text is not None:
-            make_parents(change.host)
-            symlink_atomically(change.host, change.text)
-        set_owner(change.host, change.uid, change.gid, follow=False)
