@@ -40,7 +40,7 @@ def _resource(services: Services, arn: str) -> Stack | Layer:
     match = _ARN.fullmatch(arn.strip())
     if not match:
         raise InvalidInput(
-            f"--resource-arn: {arn!r} is not a stack or layer ARN; tags apply to stacks and "
+            f"--resource-arn: {arn[:80]!r} is not a stack or layer ARN; tags apply to stacks and "
             "layers (the Arn that describe-stacks and describe-layers answer), as in OpsWorks"
         )
     kind, record_id = match.groups()

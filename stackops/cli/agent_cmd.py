@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stackops.cli.params import RECORD_ID
+from stackops.cli.params import RECORD_ID, LocalPath
 from stackops.errors import InvalidInput, StackopsError
 from stackops.executors.base import EXIT_TIMED_OUT, RunRequest
 from stackops.executors.payload import parse_payload
@@ -149,7 +149,7 @@ def agent() -> None:
 @click.option(
     "--root",
     "root_override",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=LocalPath(file_okay=False, path_type=Path),
     envvar="STACKOPS_AGENT_ROOT",
     help="Converge under this folder instead of the payload's root (the sandbox's nodes).",
 )
@@ -338,6 +338,7 @@ def check(ctx: click.Context, source: str) -> None:
 @click.option(
     "--layer-id",
     "layer_ids",
+    type=RECORD_ID,
     multiple=True,
     help="One of its layers, repeatable (default: read from the instance's record).",
 )

@@ -9,6 +9,7 @@ import click
 from stackops.aws.roles import DISPATCHER, ROLES
 from stackops.cli.context import names, options, session
 from stackops.cli.output import emit, note, to_json
+from stackops.cli.params import LocalPath
 from stackops.config import state_home
 
 
@@ -35,7 +36,7 @@ from stackops.config import state_home
 )
 @click.option(
     "--agent-wheels",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=LocalPath(file_okay=False, path_type=Path),
     help="A folder with the stackops wheel and its dependencies' wheels, to upload.",
 )
 @click.option(

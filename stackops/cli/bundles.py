@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from stackops.cli.context import services, show
+from stackops.cli.params import LocalPath
 
 
 @click.command("upload-app-bundle")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=LocalPath(path_type=Path))
 @click.option("--key", help="Object key in the artifacts bucket (default: apps/<file name>).")
 @click.pass_context
 def upload_app_bundle(ctx: click.Context, file: Path, key: str | None) -> None:

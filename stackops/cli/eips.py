@@ -6,11 +6,13 @@ import click
 
 from stackops.api import eips as api
 from stackops.cli.context import services, show
-from stackops.cli.params import RECORD_ID, AwsStyleCommand, list_option
+from stackops.cli.params import ELASTIC_IP, RECORD_ID, AwsStyleCommand, list_option
 
 
 @click.command("register-elastic-ip", cls=AwsStyleCommand)
-@click.option("--elastic-ip", required=True, help="An allocated Elastic IP address.")
+@click.option(
+    "--elastic-ip", type=ELASTIC_IP, required=True, help="An allocated Elastic IP address."
+)
 @click.option("--stack-id", type=RECORD_ID, required=True)
 @click.pass_context
 def register_elastic_ip(ctx: click.Context, elastic_ip: str, stack_id: str) -> None:
@@ -19,7 +21,7 @@ def register_elastic_ip(ctx: click.Context, elastic_ip: str, stack_id: str) -> N
 
 
 @click.command("deregister-elastic-ip", cls=AwsStyleCommand)
-@click.option("--elastic-ip", required=True)
+@click.option("--elastic-ip", type=ELASTIC_IP, required=True)
 @click.pass_context
 def deregister_elastic_ip(ctx: click.Context, elastic_ip: str) -> None:
     """Deregister an Elastic IP (it stays allocated)."""
@@ -28,7 +30,7 @@ def deregister_elastic_ip(ctx: click.Context, elastic_ip: str) -> None:
 
 
 @click.command("associate-elastic-ip", cls=AwsStyleCommand)
-@click.option("--elastic-ip", required=True)
+@click.option("--elastic-ip", type=ELASTIC_IP, required=True)
 @click.option("--instance-id", type=RECORD_ID, help="The instance (of the address's stack).")
 @click.pass_context
 def associate_elastic_ip(ctx: click.Context, elastic_ip: str, instance_id: str | None) -> None:
@@ -38,7 +40,7 @@ def associate_elastic_ip(ctx: click.Context, elastic_ip: str, instance_id: str |
 
 
 @click.command("disassociate-elastic-ip", cls=AwsStyleCommand)
-@click.option("--elastic-ip", required=True)
+@click.option("--elastic-ip", type=ELASTIC_IP, required=True)
 @click.pass_context
 def disassociate_elastic_ip(ctx: click.Context, elastic_ip: str) -> None:
     """Detach a registered Elastic IP from its instance."""
@@ -47,7 +49,7 @@ def disassociate_elastic_ip(ctx: click.Context, elastic_ip: str) -> None:
 
 
 @click.command("update-elastic-ip", cls=AwsStyleCommand)
-@click.option("--elastic-ip", required=True)
+@click.option("--elastic-ip", type=ELASTIC_IP, required=True)
 @click.option("--name", help="The address's new name (empty: none).")
 @click.pass_context
 def update_elastic_ip(ctx: click.Context, elastic_ip: str, name: str | None) -> None:
@@ -59,7 +61,7 @@ def update_elastic_ip(ctx: click.Context, elastic_ip: str, name: str | None) -> 
 @click.command("describe-elastic-ips", cls=AwsStyleCommand)
 @click.option("--instance-id", type=RECORD_ID)
 @click.option("--stack-id", type=RECORD_ID)
-@list_option("--ips")
+@list_option("--ips", type=ELASTIC_IP)
 @click.pass_context
 def describe_elastic_ips(
     ctx: click.Context, instance_id: str | None, stack_id: str | None, ips: tuple[str, ...]

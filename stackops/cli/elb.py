@@ -6,11 +6,13 @@ import click
 
 from stackops.api import elb as api
 from stackops.cli.context import services, show
-from stackops.cli.params import RECORD_ID, AwsStyleCommand, list_option
+from stackops.cli.params import ELB_NAME, RECORD_ID, AwsStyleCommand, list_option
 
 
 @click.command("attach-elastic-load-balancer", cls=AwsStyleCommand)
-@click.option("--elastic-load-balancer-name", required=True, help="A Classic Load Balancer.")
+@click.option(
+    "--elastic-load-balancer-name", type=ELB_NAME, required=True, help="A Classic Load Balancer."
+)
 @click.option("--layer-id", type=RECORD_ID, required=True)
 @click.pass_context
 def attach_elastic_load_balancer(
@@ -22,7 +24,7 @@ def attach_elastic_load_balancer(
 
 
 @click.command("detach-elastic-load-balancer", cls=AwsStyleCommand)
-@click.option("--elastic-load-balancer-name", required=True)
+@click.option("--elastic-load-balancer-name", type=ELB_NAME, required=True)
 @click.option("--layer-id", type=RECORD_ID, required=True)
 @click.pass_context
 def detach_elastic_load_balancer(

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import click
 
-from stackops.cli.params import RECORD_ID
+from stackops.cli.params import RECORD_ID, LocalPath
 
 
 @click.command("import-opsworks")
-@click.argument("folder", type=click.Path(path_type=Path))
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="Default: stacks/<name>.yaml."
-)
+@click.argument("folder", type=LocalPath(path_type=Path))
+@click.option("-o", "--output", type=LocalPath(path_type=Path), help="Default: stacks/<name>.yaml.")
 @click.option(
     "--stack-id", type=RECORD_ID, help="Which stack, when the saved answers hold several."
 )

@@ -194,40 +194,43 @@ def _split_list(option: str, item: str) -> list[str]:
     return [item]
 
 
-class RecordIdType(click.ParamType):
-    """An id as stackops and OpsWorks make them (a UUID): 1..128 letters, digits and
-    `-_.:`. Anything else names nothing, so it is refused before any call."""
+class PatternType(click.ParamType):
+    """A value that must match one pattern, refused with what it should look like before
+    any call (so a value that names nothing never reaches AWS)."""
 
-    name = "id"
-    _PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        if isinstance(value, str) and self._PATTERN.fullmatch(value):
-            return value
-        self.fail(
-            f"{value!r} is not an id: ids are 1-128 letters, digits, '-', '_', '.' and ':' "
-            "(like 0c8e5a34-7b5e-4d5e-9a53-3c1f6a2b9d10); describe-* lists them",
-            param,
-            ctx,
-        )
-
-
-RECORD_ID = RecordIdType()
-
-
-class Ec2InstanceIdType(click.ParamType):
-    """An EC2 instance id: `i-` and 8 or 17 hexadecimal digits."""
-
-    name = "ec2-instance-id"
-    _PATTERN = re.compile(r"i-[0-9a-f]{8}([0-9a-f]{9})?")
+    def __init__(self, name: str, pattern: str, rule: str) -> None:
+        self.name = name
+        self._pattern = re.compile(pattern)
+        self._rule = rule
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        if isinstance(value, str) and self._PATTERN.fullmatch(value):
+        if isinstance(value, str) and self._pattern.fullmatch(value):
             return value
-        self.fail(f"{value!r} is not an EC2 instance id (like i-0123456789abcdef0)", param, ctx)
+        self.fail(f"{str(value)[:80]!r} is not {self._rule}", param, ctx)
 
 
-EC2_INSTANCE_ID = Ec2InstanceIdType()
+RECORD_ID = PatternType(
+    "id",
+    r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}",
+    "an id: ids are 1-128 letters, digits, '-', '_', '.' and ':' "
+    "(like 0c8e5a34-7b5e-4d5e-9a53-3c1f6a2b9d10); describe-* lists them",
+)
+"""An id as stackops and OpsWorks make them (a UUID)."""
+EC2_INSTANCE_ID = PatternType(
+    "ec2-instance-id",
+    r"i-[0-9a-f]{8}([0-9a-f]{9})?",
+    "an EC2 instance id (like i-0123456789abcdef0)",
+)
+ELASTIC_IP = PatternType(
+    "address",
+    r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}",
+    "an Elastic IP address (an IPv4 address like 203.0.113.10)",
+)
+ELB_NAME = PatternType(
+    "name",
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?",
+    "a Classic Load Balancer name (1-32 letters, digits and '-', not at either end)",
+)
 
 
 class Seconds(click.FloatRange):

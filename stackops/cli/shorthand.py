@@ -61,7 +61,7 @@ def structured_value(option: str, text: str) -> Any:
     """A structure or list given as JSON or shorthand (or `file://` holding either)."""
     text, source = read_option_text(option, text)
     stripped = text.strip()
-    if stripped.startswith(("{", "[", '"')) or stripped in ("null", "true", "false"):
+    if _looks_like_json(stripped):
         return _json(source, stripped)
     return parse_shorthand(stripped, source)
 
@@ -73,13 +73,29 @@ def _json(source: str, text: str) -> Any:
 def list_value(option: str, values: Sequence[str]) -> list[Any]:
     """A list parameter given as one JSON list, or as one value (JSON or shorthand) per item."""
     items: list[Any] = []
-    for text in values:
-        parsed = structured_value(option, text)
-        if isinstance(parsed, list):
-            items.extend(parsed)
-        else:
-            items.append(parsed)
+    for value in values:
+        text, source = read_option_text(option, value)
+        stripped = text.strip()
+        if not _looks_like_json(stripped):
+            items.append(parse_shorthand(stripped, source))
+            continue
+        parsed = _json(source, stripped)
+        if not isinstance(parsed, list):
+            # As the aws CLI: JSON given for a list parameter is a list.
+            raise InvalidInput(
+                f"{source}: expected a JSON list like [{{...}}, {{...}}] (or shorthand items "
+                f"Key=value,... separated by spaces), not a JSON {_JSON_KINDS[type(parsed)]}"
+            )
+        items.extend(parsed)
     return items
+
+
+_JSON_KINDS = {dict: "object", str: "string", bool: "boolean", int: "number", float: "number"}
+_JSON_KINDS[type(None)] = "null"
+
+
+def _looks_like_json(text: str) -> bool:
+    return text.startswith(("{", "[", '"')) or text in ("null", "true", "false")
 
 
 # -- shorthand ----------------------------------------------------------------------------

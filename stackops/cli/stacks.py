@@ -32,12 +32,16 @@ def _stack_fields(values: dict[str, Any]) -> dict[str, Any]:
         if fields.get("region") not in (None, stack_region):
             raise InvalidInput("--stack-region and the stack's --region differ; give one")
         fields["region"] = stack_region
+    return fields
+
+
+def _note_service_role(fields: dict[str, Any]) -> None:
+    """Say, once the request is done, what a given service role does (nothing)."""
     if fields.get("service_role_arn"):
         note(
             "note: --service-role-arn is recorded for reference; stackops acts with the "
             "dispatcher's own role (bootstrap --print-iam-policy --role dispatcher)"
         )
-    return fields
 
 
 @click.command("create-stack", cls=AwsStyleCommand)
@@ -46,8 +50,11 @@ def _stack_fields(values: dict[str, Any]) -> dict[str, Any]:
 @click.pass_context
 def create_stack(ctx: click.Context, **values: Any) -> None:
     """Create a stack (layers, apps and instances are added to it)."""
-    spec = build(StackSpec, _stack_fields(values))
-    show(ctx, api.create_stack(services(ctx), spec))
+    fields = _stack_fields(values)
+    spec = build(StackSpec, fields)
+    answer = api.create_stack(services(ctx), spec)
+    _note_service_role(fields)
+    show(ctx, answer)
 
 
 @click.command("describe-stacks", cls=AwsStyleCommand)
@@ -64,7 +71,9 @@ def describe_stacks(ctx: click.Context, stack_ids: tuple[str, ...]) -> None:
 @click.pass_context
 def update_stack(ctx: click.Context, stack_id: str, **values: Any) -> None:
     """Change a stack's settings."""
-    api.update_stack(services(ctx), stack_id, _stack_fields(values))
+    fields = _stack_fields(values)
+    api.update_stack(services(ctx), stack_id, fields)
+    _note_service_role(fields)
     show(ctx, None, f"updated stack {stack_id}")
 
 
@@ -102,7 +111,9 @@ def clone_stack(
             "not supported; access is IAM's (bootstrap --print-iam-policy --role operator)"
         )
     overrides = _stack_fields(values)
-    show(ctx, api.clone_stack(services(ctx), source_stack_id, overrides, list(clone_app_ids)))
+    answer = api.clone_stack(services(ctx), source_stack_id, overrides, list(clone_app_ids))
+    _note_service_role(overrides)
+    show(ctx, answer)
 
 
 @click.command("describe-stack-summary", cls=AwsStyleCommand)

@@ -23,7 +23,7 @@ from stackops.model.attribute_keys import (
     check_attribute_keys,
 )
 from stackops.model.enums import VirtualizationType
-from stackops.model.fields import Line
+from stackops.model.fields import Line, Text
 from stackops.model.operating_systems import operating_system
 from stackops.model.secret_ref import SecretRef, SecretText
 
@@ -96,8 +96,8 @@ ConfigurationManagerName = Annotated[Line, AfterValidator(_stackops_manager)]
 NoOpsWorksSecurityGroups = Annotated[bool, AfterValidator(_no_opsworks_groups)]
 HvmOnly = Annotated[VirtualizationType, AfterValidator(_hvm)]
 OsName = Annotated[Line, AfterValidator(_os_name)]
-StackAttributes = Annotated[dict[str, str | None], _keys(STACK_ATTRIBUTE_KEYS)]
-AppAttributes = Annotated[dict[str, str | None], _keys(APP_ATTRIBUTE_KEYS)]
+StackAttributes = Annotated[dict[str, Text | None], _keys(STACK_ATTRIBUTE_KEYS)]
+AppAttributes = Annotated[dict[str, Text | None], _keys(APP_ATTRIBUTE_KEYS)]
 LayerAttributes = Annotated[dict[str, SecretText | None], AfterValidator(_layer_attributes)]
 """Protected ones (MysqlRootPassword...) go to Parameter Store, or are given as {ssm: ...}."""
 DataSourceType = Literal[
