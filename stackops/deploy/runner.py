@@ -34,9 +34,10 @@ from stackops.deploy.progress import Outcome, ProgressLog, clip, failure_message
 from stackops.deploy.releases import SWITCHES, plan_run, release_of
 from stackops.deploy.strategies import failure_tolerance, get_strategy
 from stackops.errors import AwsUnavailable
+from stackops.model.apps import App
 from stackops.model.commands import Command, CommandStatus
 from stackops.model.deployments import BatchProgress, Deployment, DeploymentStatus
-from stackops.model.resources import App, Instance
+from stackops.model.instances import Instance
 from stackops.store.app_secrets import forget_app
 from stackops.store.leases import (
     DEPLOYMENT_LEASE_SECONDS,
