@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stackops.deploy.checks import check_app
@@ -29,29 +30,19 @@ log = logging.getLogger("stackops.deploy")
 INSTANCE_WAIT_SECONDS = 600
 
 
+@dataclass
 class InstanceRun:
     """Runs a deployment's command on one instance at a time (the runner runs many side by
     side); `keeper` renews the instance leases with the deployment's own while a run holds it."""
 
-    def __init__(
-        self,
-        services: Services,
-        activities: Activities,
-        publisher: Publisher,
-        progress: ProgressLog,
-        *,
-        lease_seconds: float,
-        sleep: Callable[[float], None] = time.sleep,
-        health_get: Any = None,
-    ) -> None:
-        self.services = services
-        self.activities = activities
-        self.publisher = publisher
-        self.progress = progress
-        self.lease_seconds = lease_seconds
-        self.sleep = sleep
-        self.health_get = health_get
-        self.keeper: LeaseKeeper | None = None
+    services: Services
+    activities: Activities
+    publisher: Publisher
+    progress: ProgressLog
+    lease_seconds: float
+    sleep: Callable[[float], None] = time.sleep
+    health_get: Any = None
+    keeper: LeaseKeeper | None = None
 
     def deploy(
         self,
