@@ -47,7 +47,9 @@ from stackops.model.autoscaling import (
 )
 from stackops.model.enums import AutoScalingType, InstanceStatus
 from stackops.model.fields import new_id
-from stackops.model.resources import Instance, Layer, Stack
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 from stackops.naming import ResourceNames
 from stackops.services import Services
 

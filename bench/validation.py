@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable
 
 from stackops.errors import InvalidInput
+from stackops.model.apps import App
 from stackops.model.jsontext import load_json
-from stackops.model.resources import App, Stack
 from stackops.model.stackfile import parse_stack_file
+from stackops.model.stacks import Stack
 from stackops.model.validation import parse_custom_json
 
 WHEN = "2026-11-28T17:00:00+00:00"

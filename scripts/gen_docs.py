@@ -206,15 +206,11 @@ def _literal(value: Any) -> str:
 def render_attributes() -> str:
     """The generated part of docs/attributes.md: what app1 sees in an example stack."""
     from stackops.lifecycle.attributes import build_node_attributes
-    from stackops.model.resources import (
-        App,
-        EnvironmentVariable,
-        Instance,
-        Layer,
-        Recipes,
-        Source,
-        Stack,
-    )
+    from stackops.model.apps import App, EnvironmentVariable
+    from stackops.model.instances import Instance
+    from stackops.model.layers import Layer, Recipes
+    from stackops.model.sources import Source
+    from stackops.model.stacks import Stack
 
     when = "2026-11-28T17:00:00+00:00"
     stack = Stack(

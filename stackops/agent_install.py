@@ -23,7 +23,9 @@ from stackops.aws.session import error_code
 from stackops.errors import AwsFailure, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from stackops.model.resources import Instance, Layer, Stack
+    from stackops.model.instances import Instance
+    from stackops.model.layers import Layer
+    from stackops.model.stacks import Stack
     from stackops.services import Services
 
 LATEST = "LATEST"

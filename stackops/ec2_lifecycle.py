@@ -23,7 +23,9 @@ from stackops.aws.ec2 import Ec2Instance, LaunchRequest
 from stackops.errors import InvalidInput
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.hostnames import suggest_hostname
-from stackops.model.resources import Instance, Layer, Stack
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 from stackops.model.validation import validate_ec2_tags
 from stackops.wire import TAG_INSTANCE, TAG_LAYERS, TAG_STACK
 

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from stackops.errors import StackopsError
-from stackops.model.resources import Instance, Layer
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
 from stackops.wire import TAG_ALLOCATED_FOR, TAG_STACK
 
 if TYPE_CHECKING:

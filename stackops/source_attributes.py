@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackops.model.resources import Source, Stack
+from stackops.model.sources import Source
+from stackops.model.stacks import Stack
 
 SOURCE_SECRETS = ("password", "ssh_key")
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from stackops.errors import InvalidInput
 from stackops.model.operating_systems import CUSTOM, OPERATING_SYSTEMS, operating_system
-from stackops.model.resources import Stack
+from stackops.model.stacks import Stack
 
 if TYPE_CHECKING:
     from stackops.services import Services

@@ -12,9 +12,11 @@ from stackops.api import registered as registered_api
 from stackops.api import stacks as stack_api
 from stackops.api.secrets import app_secret_path, layer_secret_path
 from stackops.errors import InvalidInput
+from stackops.model.apps import App
+from stackops.model.instances import InstanceSpec
+from stackops.model.layers import Layer
 from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
 from stackops.model.plan import Change, CurrentState, Plan, plan_stack_changes
-from stackops.model.resources import App, InstanceSpec, Layer
 from stackops.model.stackfile import StackFile
 
 if TYPE_CHECKING:

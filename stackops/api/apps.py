@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Any
 from stackops.api.records import ensure_unique, require_one, updated
 from stackops.api.secrets import app_secret_path, stash_app_secrets
 from stackops.errors import InvalidInput
+from stackops.model.apps import App, AppSpec
 from stackops.model.fields import new_id
-from stackops.model.resources import App, AppSpec, Layer, Stack
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 from stackops.store.app_secrets import forget_app
 
 if TYPE_CHECKING:

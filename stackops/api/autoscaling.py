@@ -19,7 +19,9 @@ from stackops.model.autoscaling import (
 )
 from stackops.model.enums import AutoScalingType
 from stackops.model.fields import new_id
-from stackops.model.resources import Instance, Layer, Stack
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 
 if TYPE_CHECKING:
     from stackops.services import Services

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from stackops.errors import InvalidInput, NotFound
-from stackops.model.resources import Instance
+from stackops.model.instances import Instance
 
 if TYPE_CHECKING:
     from stackops.services import Services

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from stackops.errors import Conflict, InvalidInput, NotFound
 from stackops.lifecycle.attributes import apps_for, layers_of
 from stackops.lifecycle.events import deployment_request_message
+from stackops.model.apps import App
 from stackops.model.commands import Command
 from stackops.model.deployments import (
     Deployment,
@@ -23,7 +24,9 @@ from stackops.model.deployments import (
 from stackops.model.enums import DeploymentCommandName as C
 from stackops.model.enums import InstanceStatus
 from stackops.model.fields import new_id
-from stackops.model.resources import App, Instance, Layer, Stack
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 from stackops.store.leases import DEPLOYMENT_LEASE_SECONDS, deployment_lease_name
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from stackops.aws.eip import Address
 from stackops.errors import Conflict, InvalidInput, NotFound
-from stackops.model.resources import Instance, Stack
+from stackops.model.instances import Instance
+from stackops.model.stacks import Stack
 from stackops.wire import TAG_ALLOCATED_FOR, TAG_STACK
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackops.errors import Conflict, InvalidInput
 from stackops.model.enums import InstanceStatus
-from stackops.model.resources import Layer
+from stackops.model.layers import Layer
 
 if TYPE_CHECKING:
     from stackops.services import Services

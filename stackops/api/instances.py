@@ -25,7 +25,9 @@ from stackops.lifecycle.events import instance_command_message
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.fields import new_id
 from stackops.model.hostnames import suggest_hostname
-from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
+from stackops.model.instances import Instance, InstanceSpec
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 
 if TYPE_CHECKING:
     from stackops.services import Services

@@ -9,7 +9,8 @@ from stackops.api.records import ensure_unique, require_one, updated
 from stackops.api.secrets import layer_secret_paths, stash_layer_secrets
 from stackops.errors import Conflict
 from stackops.model.fields import new_id
-from stackops.model.resources import Layer, LayerSpec, Stack
+from stackops.model.layers import Layer, LayerSpec
+from stackops.model.stacks import Stack
 
 if TYPE_CHECKING:
     from stackops.services import Services

@@ -24,7 +24,9 @@ from stackops.model.commands import Command, CommandType
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.fields import new_id
 from stackops.model.hostnames import suggest_hostname
-from stackops.model.resources import Instance, InstanceSpec, Layer, Stack
+from stackops.model.instances import Instance, InstanceSpec
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 from stackops.model.validation import validate_hostname
 from stackops.wire import TAG_INSTANCE
 

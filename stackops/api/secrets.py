@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from stackops.model.apps import App
+from stackops.model.layers import Layer
 from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
-from stackops.model.resources import App, Layer, Stack
+from stackops.model.stacks import Stack
 from stackops.source_attributes import cookbook_secret_path
 from stackops.store.app_secrets import SOURCE_SECRETS, app_secret_path, secret_paths
 

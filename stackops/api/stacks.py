@@ -12,8 +12,10 @@ from stackops.api.secrets import (
     stash_stack_secrets,
 )
 from stackops.errors import Conflict, NotFound
+from stackops.model.apps import App
 from stackops.model.fields import new_id
-from stackops.model.resources import App, Layer, Stack, StackSpec, summarize
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack, StackSpec, summarize
 
 if TYPE_CHECKING:
     from stackops.services import Services

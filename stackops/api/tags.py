@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stackops.errors import InvalidInput
-from stackops.model.resources import Instance, Layer, Stack
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 from stackops.model.validation import EC2_TAGS_MAX
 
 if TYPE_CHECKING:

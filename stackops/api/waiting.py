@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from stackops.errors import Conflict
 from stackops.model.deployments import Deployment, DeploymentStatus
 from stackops.model.enums import InstanceStatus as S
-from stackops.model.resources import Instance
+from stackops.model.instances import Instance
 
 if TYPE_CHECKING:
     from stackops.services import Services

@@ -37,7 +37,7 @@ from stackops.autoscale.records import HISTORY_DAYS, ScalingRecords, StackScalin
 from stackops.aws.dynamodb import StateTable
 from stackops.errors import StackopsError
 from stackops.model.fields import new_id
-from stackops.model.resources import Stack
+from stackops.model.stacks import Stack
 
 if TYPE_CHECKING:
     from stackops.services import Services

@@ -16,7 +16,7 @@ from stackops.cli.params import (
     list_option,
     model_options,
 )
-from stackops.model.resources import AppSpec
+from stackops.model.apps import AppSpec
 
 
 @click.command("create-app", cls=AwsStyleCommand)

@@ -19,7 +19,7 @@ from stackops.cli.params import (
     model_options,
 )
 from stackops.errors import InvalidInput
-from stackops.model.resources import Instance, InstanceSpec
+from stackops.model.instances import Instance, InstanceSpec
 
 
 @click.command("create-instance", cls=AwsStyleCommand)

@@ -16,7 +16,7 @@ from stackops.cli.params import (
     list_option,
     model_options,
 )
-from stackops.model.resources import LayerSpec
+from stackops.model.layers import LayerSpec
 
 # Set by their own verbs, as in OpsWorks (attach-elastic-load-balancer), not by options here.
 LAYER_VERB_ONLY = ("elastic_load_balancer",)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
 from stackops import __version__
+from stackops.cli.argv import OptionNames, hoist_options, options_of
 from stackops.cli.commands import COMMANDS
 from stackops.errors import StackopsError
 
@@ -77,7 +79,8 @@ class LazyGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Accept global options after the command too (`describe-stacks --output table`),
         as the aws CLI does, unless the command has an option of that name itself."""
-        return super().parse_args(ctx, _hoist_global_options(self, ctx, args))
+        global_options = options_of(self, _TableOptions(self, ctx))
+        return super().parse_args(ctx, hoist_options(args, global_options))
 
     def make_context(
         self,
@@ -139,49 +142,28 @@ _NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
     click.exceptions, "NoArgsIsHelpError", OneLineUsageError
 )
 
-GLOBAL_VALUE_OPTIONS = frozenset(
-    {"--endpoint-url", "--region", "--profile", "--namespace", "--output"}
-)
-GLOBAL_FLAGS = frozenset({"--debug"})
 
+class _TableOptions(Mapping[str, OptionNames]):
+    """The options of the table's commands by name, each command imported only when its
+    options are asked for."""
 
-def _hoist_global_options(group: LazyGroup, ctx: click.Context, args: list[str]) -> list[str]:
-    """Move global options found after the sub-command name in front of it."""
-    position = 0
-    while position < len(args) and args[position].startswith("-"):
-        name = args[position].split("=", 1)[0]
-        position += 1 if name in GLOBAL_FLAGS or "=" in args[position] else 2
-    if position >= len(args) or args[position] not in COMMANDS:
-        return args
-    command = group.get_command(ctx, args[position])
-    own = _own_options(command, ctx, args[position + 1 :])
-    front, rest = list(args[: position + 1]), []
-    tail = args[position + 1 :]
-    i = 0
-    while i < len(tail):
-        name = tail[i].split("=", 1)[0]
-        if name in own or name not in GLOBAL_VALUE_OPTIONS | GLOBAL_FLAGS:
-            rest.append(tail[i])
-            i += 1
-        elif name in GLOBAL_FLAGS or "=" in tail[i]:
-            front.insert(position, tail[i])
-            position += 1
-            i += 1
-        else:
-            front[position:position] = tail[i : i + 2]
-            position += 2
-            i += 2
-    return front + rest
+    def __init__(self, group: LazyGroup, ctx: click.Context) -> None:
+        self.group, self.ctx = group, ctx
 
+    def __getitem__(self, name: str) -> OptionNames:
+        command = self.group.get_command(self.ctx, name)
+        if command is None:
+            raise KeyError(name)
+        return options_of(command)
 
-def _own_options(command: click.Command | None, ctx: click.Context, tail: list[str]) -> set[str]:
-    """The options `command` defines, and for a group those of its sub-command in `tail`."""
-    own = {opt for p in getattr(command, "params", []) for opt in getattr(p, "opts", [])}
-    if isinstance(command, click.Group):
-        name = next((t for t in tail if not t.startswith("-")), None)
-        sub = command.get_command(ctx, name) if name else None
-        own |= _own_options(sub, ctx, tail[tail.index(name) + 1 :] if name else [])
-    return own
+    def __contains__(self, name: object) -> bool:
+        return name in COMMANDS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
 
 
 def _shorten(summary: str, limit: int) -> str:

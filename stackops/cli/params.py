@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from stackops.cli.argv import options_of, split_list_values
 from stackops.cli.shorthand import list_value, read_json, read_option_text, structured_value
 from stackops.errors import InvalidInput
 
@@ -63,8 +64,6 @@ class AwsStyleCommand(click.Command):
     """A command whose list options take several values (`--layer-ids L1 L2`) and that
     takes a whole request as `--cli-input-json` (see `stackops.cli.shorthand`)."""
 
-    list_options: frozenset[str] = frozenset()
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params.append(
@@ -80,23 +79,7 @@ class AwsStyleCommand(click.Command):
         from stackops.cli.shorthand import expand_cli_input
 
         args = expand_cli_input(self, args)
-        lists = {
-            opt
-            for p in self.params
-            if isinstance(p, click.Option) and getattr(p, "aws_list", False)
-            for opt in p.opts
-        }
-        rewritten: list[str] = []
-        current: str | None = None
-        for arg in args:
-            if arg.startswith("-"):
-                current = arg if arg in lists else None
-                rewritten.append(arg)
-            elif current is not None and rewritten[-1] != current:
-                rewritten.extend([current, arg])
-            else:
-                rewritten.append(arg)
-        return super().parse_args(ctx, rewritten)
+        return super().parse_args(ctx, split_list_values(args, options_of(self).lists))
 
 
 def list_option(*decls: str, **kwargs: Any) -> Callable[[F], F]:

@@ -19,7 +19,7 @@ from stackops.cli.params import (
     model_options,
 )
 from stackops.errors import InvalidInput
-from stackops.model.resources import StackSpec
+from stackops.model.stacks import StackSpec
 
 STACK_REGION_HELP = "The stack's region (the aws CLI's name for CreateStack's Region)."
 

@@ -29,7 +29,8 @@ from stackops.lifecycle.attributes import SANDBOX_ADDRESS, app_env_secret_path
 
 if TYPE_CHECKING:
     from stackops.executors import Executor
-    from stackops.model.resources import App, Instance
+    from stackops.model.apps import App
+    from stackops.model.instances import Instance
 
 
 def app_environment(app: App, secret_prefix: str) -> dict[str, Any]:

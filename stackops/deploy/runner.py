@@ -12,10 +12,9 @@ had (the switch of `current` is the release resource's last step); an instance
 that switched and then failed its health check counts as failed and switched,
 and its command is recorded failed with the check's detail. Each instance's
 outcome is written to the record as it happens (`stackops.deploy.progress`).
-On failure beyond the tolerance, and on any error after a switch:
-rollback_all switches every instance this deployment switched back to its
-previous release, rollback_failed only the failed ones, stop leaves them; the
-deployment's message says why it failed and what was rolled back.
+On failure beyond the tolerance, and on any error after a switch, the failure
+policy applies (`stackops.deploy.rollback`); the deployment's message says why it
+failed and what was rolled back. One instance's run is `stackops.deploy.instance_run`.
 """
 
 from __future__ import annotations
@@ -28,22 +27,19 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from stackops.deploy.checks import check_app
-from stackops.deploy.health import HealthResult
+from stackops.deploy.instance_run import InstanceRun
 from stackops.deploy.progress import Outcome, ProgressLog, clip, failure_message
-from stackops.deploy.releases import SWITCHES, plan_run, release_of
+from stackops.deploy.rollback import rollback_note, rollback_targets, switch_back, switched_ids
 from stackops.deploy.strategies import failure_tolerance, get_strategy
 from stackops.errors import AwsUnavailable
-from stackops.model.commands import Command, CommandStatus
+from stackops.model.apps import App
 from stackops.model.deployments import BatchProgress, Deployment, DeploymentStatus
-from stackops.model.resources import App, Instance
+from stackops.model.instances import Instance
 from stackops.store.app_secrets import forget_app
 from stackops.store.leases import (
     DEPLOYMENT_LEASE_SECONDS,
-    LeaseBusy,
     LeaseKeeper,
     deployment_lease_name,
-    instance_lease,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +51,6 @@ log = logging.getLogger("stackops.deploy")
 
 LEASE_SECONDS = DEPLOYMENT_LEASE_SECONDS
 PAUSED_LEASE_SECONDS = 7 * 86400  # a paused deployment keeps its app while people try it
-INSTANCE_WAIT_SECONDS = 600
 
 
 class DeploymentBusy(Exception):
@@ -85,11 +80,17 @@ class DeploymentRunner:
         self.activities = activities
         self.publisher = publisher
         self.workers = workers
-        self.sleep = sleep
-        self.health_get = health_get
         self.lease_seconds = lease_seconds
-        self._keeper: LeaseKeeper | None = None  # renews the leases a run holds
         self.progress = ProgressLog(services.deployments)
+        self.on_instance = InstanceRun(
+            services,
+            activities,
+            publisher,
+            self.progress,
+            lease_seconds=lease_seconds,
+            sleep=sleep,
+            health_get=health_get,
+        )
 
     # -- the whole deployment ------------------------------------------------------------
     def run(self, deployment_id: str) -> Deployment:
@@ -119,7 +120,7 @@ class DeploymentRunner:
         )
         with LeaseKeeper(self.services.leases, self.lease_seconds) as keeper:
             keeper.hold(lease, owner)
-            self._keeper = keeper
+            self.on_instance.keeper = keeper
             try:
                 deployment = self._execute(deployment)
             except AwsUnavailable:
@@ -133,7 +134,7 @@ class DeploymentRunner:
                 log.exception("deployment %s failed", deployment_id)
                 deployment = self._fail_on_error(deployment_id, exc)
             finally:
-                self._keeper = None
+                self.on_instance.keeper = None
             keeper.drop(lease)
         if deployment.status is not DeploymentStatus.paused:
             self.services.leases.release(lease, owner)
@@ -215,9 +216,10 @@ class DeploymentRunner:
             self.services.target_groups.deregister(arn, ec2_ids)
         outcomes: dict[str, Outcome] = {}
         args = (deployment, batch.index, reasons)
+        deploy = self.on_instance.deploy
         if migrate and instances:
             first, *rest = instances
-            outcomes[first.instance_id] = self._deploy_one(*args, first, app, view, migrate=True)
+            outcomes[first.instance_id] = deploy(*args, first, app, view, migrate=True)
             if not outcomes[first.instance_id].ok:
                 for other in rest:  # the migration failed: nobody else switches
                     not_run[other.instance_id] = "not run: the migration failed"
@@ -226,8 +228,7 @@ class DeploymentRunner:
             rest = instances
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             futures = {
-                i.instance_id: pool.submit(self._deploy_one, *args, i, app, view, migrate=False)
-                for i in rest
+                i.instance_id: pool.submit(deploy, *args, i, app, view, migrate=False) for i in rest
             }
             for instance_id, future in futures.items():
                 outcomes[instance_id] = future.result()
@@ -237,132 +238,6 @@ class DeploymentRunner:
         healthy = [by_id[i] for i, outcome in outcomes.items() if outcome.ok]
         for arn, ec2_ids in self._target_groups(view, healthy).items():
             self.services.target_groups.register(arn, ec2_ids)
-
-    def _deploy_one(
-        self,
-        deployment: Deployment,
-        index: int,
-        reasons: dict[str, str],
-        instance: Instance,
-        app: App | None,
-        view: StackView,
-        *,
-        migrate: bool,
-    ) -> Outcome:
-        """One instance: the command, then (after a switch) the app's health check; what
-        it did is recorded at once, the switch before the check."""
-        name = deployment.command.name
-        record = self.progress.note
-        command = self._run_on(
-            deployment, instance, app, view, migrate=migrate, switch_back_to=None
-        )
-        ok = command.status is CommandStatus.successful
-        switched = ok and name in SWITCHES
-        record(
-            deployment.deployment_id,
-            index,
-            instance.instance_id,
-            switched=switched,
-            command_ids=[command.command_id],
-        )
-        outcome = Outcome(ok, switched, command.command_id)
-        if not ok:
-            why = f"{command.type.value} failed (exit code {command.exit_code}): {command.summary}"
-            outcome = Outcome(False, False, command.command_id, why)
-        elif switched and app is not None:
-            health = self._health(app, instance, command.command_id)
-            if health is not None:
-                passed = "passed" if health.ok else "failed"
-                self._annotate(command, f"health check {passed}: {health.detail}", health.ok)
-                if not health.ok:
-                    outcome = Outcome(
-                        False, True, command.command_id, f"health check failed: {health.detail}"
-                    )
-        if not outcome.ok:
-            reasons[instance.instance_id] = outcome.reason or "failed"
-            record(deployment.deployment_id, index, instance.instance_id, failed=True)
-        return outcome
-
-    def _annotate(self, command: Command, note: str, ok: bool) -> None:
-        """Add the health check's outcome to a command's record; a failed check fails it."""
-        changes: dict[str, Any] = {"summary": clip(f"{command.summary}; {note}", 1500)}
-        if not ok:  # failed, yet it did switch: its releases stay the instance's history
-            changes["status"] = CommandStatus.failed
-        updated = command.model_copy(update=changes)
-        self.services.commands.put(updated)
-        if not ok:
-            self.publisher.command_state(updated)
-
-    def _run_on(
-        self,
-        deployment: Deployment,
-        instance: Instance,
-        app: App | None,
-        view: StackView,
-        *,
-        migrate: bool,
-        switch_back_to: str | None,
-    ) -> Command:
-        """One command of this deployment on one instance, under the instance's lease."""
-        plan = plan_run(
-            deployment,
-            app.shortname if app else None,
-            lambda: self.services.commands.for_instance(instance.instance_id),
-            switch_back_to=switch_back_to,
-        )
-        command = self.activities.new_command(
-            instance, plan.kind, deployment_id=deployment.deployment_id
-        )
-        holder = f"{deployment.deployment_id}/{uuid.uuid4().hex[:8]}"
-        try:
-            with instance_lease(
-                self.services.leases,
-                instance.instance_id,
-                holder,
-                self.lease_seconds,
-                keeper=self._keeper,
-                wait_seconds=INSTANCE_WAIT_SECONDS,
-                sleep=self.sleep,
-            ):
-                return self.activities.run(
-                    command,
-                    plan.activity,
-                    recipes=plan.recipes,
-                    custom_json=plan.custom_json,
-                    releases=plan.releases,
-                    migrate=migrate,
-                    view=view,
-                )
-        except LeaseBusy:
-            raise TimeoutError(
-                f"{instance.hostname} stayed busy for {INSTANCE_WAIT_SECONDS} s"
-            ) from None
-
-    def _health(self, app: App, instance: Instance, command_id: str) -> HealthResult | None:
-        """The app's health check on the instance (None when it has none): HTTP from here,
-        a command on the node through the run's executor."""
-        result = check_app(
-            app,
-            instance,
-            executor=self.activities.executor,
-            sandbox=self.activities.settings.sandbox,
-            root=self.activities.node_root(instance),
-            secret_prefix=self.services.names.secret_prefix(),
-            check_id=f"{command_id}-health",
-            get=self.health_get,
-            sleep=self.sleep,
-        )
-        if result is not None:
-            log.info("health of %s: %s", instance.hostname, result.detail)
-        return result
-
-    def current_release(
-        self, instance: Instance, app: App, *, before: str | None = None
-    ) -> str | None:
-        """The release of `app` the instance is on, or the one it had before deployment
-        `before` (`stackops.deploy.releases.release_of`)."""
-        history = self.services.commands.for_instance(instance.instance_id)
-        return release_of(history, app.shortname, before=before)
 
     # -- failure and the end -------------------------------------------------------------
     def _fail(
@@ -375,25 +250,13 @@ class DeploymentRunner:
     ) -> Deployment:
         """Apply the failure policy to what the record says switched, and fail the deployment
         saying why and what was rolled back."""
-        switched = [i for b in deployment.batches for i in b.switched_instance_ids]
-        failed = {i for b in deployment.batches for i in b.failed_instance_ids}
-        match policy:
-            case "rollback_all":
-                back = switched
-            case "rollback_failed":
-                back = [i for i in switched if i in failed]
-            case _:
-                back = []
-        note = ""
+        back = rollback_targets(deployment, policy)
+        rolled: int | None = None
+        trouble: list[str] = []
         if back and app is not None:
-            rolled, trouble = self._switch_back(deployment, view, app, back)
-            note = f"; rolled back {len(rolled)} instance(s)"
-            if trouble:
-                note += f" ({len(trouble)} could not be: {'; '.join(trouble)})"
-        elif policy != "stop" and not switched:
-            note = "; nothing had switched"
-        elif policy == "stop" and switched:
-            note = f"; {len(switched)} switched instance(s) left as they are (policy stop)"
+            done, trouble = switch_back(self.on_instance, deployment, view, app, back)
+            rolled = len(done)
+        note = rollback_note(policy, len(switched_ids(deployment)), rolled, trouble)
         return self._finish(deployment, False, clip(reason + note))
 
     def _fail_on_error(self, deployment_id: str, exc: Exception) -> Deployment:
@@ -422,35 +285,6 @@ class DeploymentRunner:
                     f"{switched} instance(s) had switched"
                 ),
             )
-
-    def _switch_back(
-        self, deployment: Deployment, view: StackView, app: App, instance_ids: list[str]
-    ) -> tuple[list[str], list[str]]:
-        """Switch instances back to the release they had before this deployment; returns
-        the ids switched back and, for the others, why not."""
-        by_id = {i.instance_id: i for i in view.instances}
-        done: list[str] = []
-        trouble: list[str] = []
-        ran: list[str] = []
-        for instance_id in instance_ids:
-            instance = by_id.get(instance_id)
-            if instance is None:
-                trouble.append(f"{instance_id}: not in the stack any more")
-                continue
-            previous = self.current_release(instance, app, before=deployment.deployment_id)
-            if previous is None:
-                trouble.append(f"{instance.hostname}: no earlier release of {app.shortname}")
-                continue
-            command = self._run_on(
-                deployment, instance, app, view, migrate=False, switch_back_to=previous
-            )
-            ran.append(command.command_id)
-            if command.status is CommandStatus.successful:
-                done.append(instance_id)
-            else:
-                trouble.append(f"{instance.hostname}: {command.summary}")
-        self.progress.note_commands(deployment.deployment_id, ran)
-        return done, trouble
 
     def _finish(self, deployment: Deployment, ok: bool, message: str | None) -> Deployment:
         started = deployment.created_at

@@ -13,7 +13,7 @@ from pathlib import Path
 from stackops.importer.mapping import Imported, map_saved
 from stackops.importer.render import report_text, stack_file_text
 from stackops.importer.saved import read_saved
-from stackops.model.resources import derive_shortname
+from stackops.model.apps import derive_shortname
 from stackops.model.stackfile import parse_stack_file
 
 

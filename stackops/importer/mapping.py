@@ -14,9 +14,9 @@ from typing import Any
 
 from stackops.errors import InvalidInput
 from stackops.importer.saved import SavedStack
+from stackops.model.apps import derive_shortname
 from stackops.model.operating_systems import BY_NAME, CUSTOM
 from stackops.model.opsworks_values import FILTERED, PROTECTED_ATTRIBUTES
-from stackops.model.resources import derive_shortname
 from stackops.model.unsupported import is_unset
 
 DEFAULT_OS = "Amazon Linux 2023"

@@ -27,10 +27,13 @@ from stackops.lifecycle.attributes import (
     recipes_for,
 )
 from stackops.lifecycle.status import is_member
+from stackops.model.apps import App
 from stackops.model.commands import Command, CommandStatus, CommandType
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.fields import new_id
-from stackops.model.resources import App, Instance, Layer, Stack
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 from stackops.store.leases import holder_here, instance_lease_name
 
 if TYPE_CHECKING:

@@ -15,10 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 from stackops.errors import InvalidInput
+from stackops.model.apps import App
 from stackops.model.enums import InstanceStatus
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
 from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
-from stackops.model.resources import App, Instance, Layer, Stack
 from stackops.model.secret_ref import SecretRef
+from stackops.model.stacks import Stack
 from stackops.source_attributes import (
     app_source_secret_path,
     custom_cookbooks_attributes,

@@ -39,7 +39,7 @@ from typing import Protocol
 
 from stackops.lifecycle.events import configure_request_message
 from stackops.model.commands import Command, CommandStatus
-from stackops.model.resources import Instance
+from stackops.model.instances import Instance
 from stackops.store.commands import Slot
 
 __all__ = [

@@ -136,7 +136,9 @@ class Dispatcher:
             owner=self.owner,
             lease_seconds=settings.visibility_timeout,
             every_seconds=settings.sweep_every_seconds,
-            current_release=lambda instance, app: self.deployments.current_release(instance, app),
+            current_release=lambda instance, app: self.deployments.on_instance.current_release(
+                instance, app
+            ),
             nodes_root=settings.run.host_nodes,
         )
         # Make every client now: boto3 sessions are not thread-safe, clients are.

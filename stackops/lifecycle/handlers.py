@@ -39,7 +39,7 @@ from stackops.lifecycle.work import (
 from stackops.model.commands import CommandStatus
 from stackops.model.enums import InstanceStatus as S
 from stackops.model.fields import new_id
-from stackops.model.resources import Instance
+from stackops.model.instances import Instance
 from stackops.nodes import end_node
 from stackops.store.leases import LeaseBusy, LeaseKeeper, instance_lease
 from stackops.wire import WARM_POOL

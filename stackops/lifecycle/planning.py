@@ -37,7 +37,7 @@ from stackops.lifecycle.work import (
     TerminateWork,
     Work,
 )
-from stackops.model.resources import Instance
+from stackops.model.instances import Instance
 from stackops.wire import TAG_INSTANCE, TAG_STACK
 
 if TYPE_CHECKING:

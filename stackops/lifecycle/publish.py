@@ -17,7 +17,7 @@ from stackops.wire import SOURCE_STACKOPS as SOURCE
 if TYPE_CHECKING:
     from stackops.aws.events import EventBus
     from stackops.model.commands import Command
-    from stackops.model.resources import Instance
+    from stackops.model.instances import Instance
 
 __all__ = ["COMMAND_STATE", "DEPLOYMENT_STATE", "INSTANCE_STATE", "SOURCE", "Publisher"]
 

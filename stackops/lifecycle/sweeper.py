@@ -39,10 +39,11 @@ from stackops.lifecycle.events import (
     deployment_request_message,
     instance_command_message,
 )
+from stackops.model.apps import App
 from stackops.model.commands import CommandStatus, CommandType
 from stackops.model.deployments import DeploymentStatus
 from stackops.model.enums import InstanceStatus as S
-from stackops.model.resources import App, Instance
+from stackops.model.instances import Instance
 from stackops.nodes import end_node
 from stackops.store.leases import LeaseBusy, instance_lease
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from stackops.model import validation
+    from stackops.model.apps import App, AppSpec, DataSource, EnvironmentVariable
+    from stackops.model.base import FILTERED
     from stackops.model.enums import (
         AppType,
         Architecture,
@@ -27,28 +29,28 @@ if TYPE_CHECKING:
         VirtualizationType,
     )
     from stackops.model.health import HealthCheckSpec
-    from stackops.model.resources import (
-        FILTERED,
+    from stackops.model.instances import Instance, InstanceSpec
+    from stackops.model.layers import (
         STACKOPS_DEFAULT_RECIPES,
-        App,
-        AppSpec,
-        DataSource,
-        EnvironmentVariable,
-        Instance,
-        InstanceSpec,
         Layer,
         LayerSpec,
         LifecycleEventConfiguration,
         Recipes,
         ShutdownEventConfiguration,
-        Source,
-        Stack,
-        StackConfigurationManager,
-        StackSpec,
-        summarize,
     )
+    from stackops.model.sources import Source
+    from stackops.model.stacks import Stack, StackConfigurationManager, StackSpec, summarize
 
-_MODULES = ("stackops.model.resources", "stackops.model.enums", "stackops.model.health")
+_MODULES = (
+    "stackops.model.stacks",
+    "stackops.model.layers",
+    "stackops.model.apps",
+    "stackops.model.instances",
+    "stackops.model.sources",
+    "stackops.model.base",
+    "stackops.model.enums",
+    "stackops.model.health",
+)
 
 __all__ = [
     "FILTERED",

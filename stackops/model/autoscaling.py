@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BeforeValidator, Field, StrictBool, StrictInt, model_validator
 from pydantic.alias_generators import to_pascal
 
+from stackops.model.base import OpsWorksModel
 from stackops.model.fields import RecordId
-from stackops.model.resources import OpsWorksModel
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SWITCHES = ("on", "off")

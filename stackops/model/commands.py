@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
+from stackops.model.base import OpsWorksModel
 from stackops.model.fields import RecordId, Timestamp
-from stackops.model.resources import OpsWorksModel
 
 
 class CommandStatus(StrEnum):

@@ -15,9 +15,10 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.alias_generators import to_pascal
 
 from stackops.model import validation as v
+from stackops.model.base import OpsWorksModel
 from stackops.model.enums import DeploymentCommandName, SourceType
 from stackops.model.fields import CustomJson, RecordId, Text, Timestamp
-from stackops.model.resources import OpsWorksModel, Source
+from stackops.model.sources import Source
 
 Cmd = DeploymentCommandName
 ArgCheck = Callable[[Cmd, str, list[str]], list[str]]

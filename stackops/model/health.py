@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any, Literal, Self
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     SerializationInfo,
     SerializerFunctionWrapHandler,
@@ -32,6 +31,7 @@ from pydantic.alias_generators import to_pascal
 
 from stackops.errors import InvalidInput
 from stackops.model import validation as v
+from stackops.model.base import OpsWorksModel
 from stackops.model.deploysettings import validate_argv
 from stackops.model.text import check_line
 
@@ -49,16 +49,10 @@ _WHOLE = ("port", "expect_status", "retries")
 _SECONDS = ("interval", "timeout")
 
 
-class HealthCheckSpec(BaseModel):
+class HealthCheckSpec(OpsWorksModel):
     """One health check (see the module docstring); stored with only the fields given."""
 
-    model_config = ConfigDict(
-        alias_generator=to_pascal,
-        validate_by_name=True,
-        validate_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
+    model_config = ConfigDict(frozen=True)
 
     path: str | None = None
     port: int | None = None

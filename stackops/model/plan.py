@@ -15,9 +15,12 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from stackops.errors import InvalidInput
+from stackops.model.apps import App, AppSpec
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer, LayerSpec
 from stackops.model.opsworks_values import PROTECTED_ATTRIBUTES
-from stackops.model.resources import App, AppSpec, Instance, Layer, LayerSpec, Stack, StackSpec
 from stackops.model.stackfile import InstanceEntry, StackFile
+from stackops.model.stacks import Stack, StackSpec
 
 Action = Literal["create", "update", "delete"]
 Kind = Literal["stack", "layer", "app", "instance"]

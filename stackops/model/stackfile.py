@@ -20,9 +20,12 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from stackops.errors import InvalidInput
+from stackops.model.apps import AppSpec
 from stackops.model.fields import Hostname, Shortname
+from stackops.model.instances import InstanceSpec
 from stackops.model.jsontext import decode_utf8
-from stackops.model.resources import AppSpec, InstanceSpec, LayerSpec, StackSpec
+from stackops.model.layers import LayerSpec
+from stackops.model.stacks import StackSpec
 from stackops.model.yamlsource import (
     MAX_TEXT_CHARS,
     Problem,

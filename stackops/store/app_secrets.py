@@ -13,7 +13,7 @@ from stackops.model.secret_ref import SecretRef
 from stackops.source_attributes import SOURCE_SECRETS
 
 if TYPE_CHECKING:
-    from stackops.model.resources import App
+    from stackops.model.apps import App
     from stackops.services import Services
 
 

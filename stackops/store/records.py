@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from stackops.aws.dynamodb import ConditionFailed
 from stackops.errors import Conflict, NotFound
-from stackops.model.resources import App, Instance, Layer, Stack
+from stackops.model.apps import App
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
+from stackops.model.stacks import Stack
 
 if TYPE_CHECKING:
     from stackops.aws.dynamodb import StateTable

@@ -309,7 +309,7 @@ def test_one_stacks_failure_is_reported_and_the_other_stacks_still_scale(scaling
     from stackops.aws.cloudwatch import CloudWatch
     from stackops.errors import AwsFailure
     from stackops.model.enums import InstanceStatus
-    from stackops.model.resources import Instance
+    from stackops.model.instances import Instance
 
     now = MONDAY + timedelta(hours=9, minutes=10)
     load_layer(scaling, now)

@@ -154,7 +154,10 @@ def test_every_option_survives_hostile_values(
 def test_every_id_option_is_checked_as_an_id() -> None:
     """New verbs get the same door: an `--*-id(s)` option is typed RECORD_ID (or EC2's)."""
     from stackops.cli.params import EC2_INSTANCE_ID, RECORD_ID
-    from stackops.model.resources import AppSpec, InstanceSpec, LayerSpec, StackSpec
+    from stackops.model.apps import AppSpec
+    from stackops.model.instances import InstanceSpec
+    from stackops.model.layers import LayerSpec
+    from stackops.model.stacks import StackSpec
 
     # options made from a model field (--vpc-id, --ami-id...) are checked by the model
     fields = {f for m in (StackSpec, LayerSpec, AppSpec, InstanceSpec) for f in m.model_fields}

@@ -132,7 +132,8 @@ def test_elb_attach_registers_online_instances_and_shutdown_deregisters_first(
 
 def test_drain_wait_follows_the_layers_setting():
     from stackops.layer_attachments import leave_load_balancers
-    from stackops.model.resources import Instance, Layer
+    from stackops.model.instances import Instance
+    from stackops.model.layers import Layer
 
     class FakeElb:
         def __init__(self) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 from stackops.deploy.checks import check_app
 from stackops.deploy.health import HttpReply
 from stackops.executors import CheckReply, CheckRequest
-from stackops.model.resources import App, Instance
+from stackops.model.apps import App
+from stackops.model.instances import Instance
 
 WHEN = "2026-11-28T17:00:00+00:00"
 

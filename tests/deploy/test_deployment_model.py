@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from stackops.deploy.strategies import STRATEGIES
+from stackops.model.base import FILTERED
 from stackops.model.deployments import (
     BatchProgress,
     Deployment,
@@ -17,7 +18,7 @@ from stackops.model.deployments import (
     snapshot_source,
 )
 from stackops.model.enums import DeploymentCommandName
-from stackops.model.resources import FILTERED, Source
+from stackops.model.sources import Source
 
 WHEN = "2026-11-28T17:00:00+00:00"
 

@@ -15,15 +15,11 @@ from stackops.lifecycle.attributes import (
     layers_of,
     recipes_for,
 )
-from stackops.model.resources import (
-    App,
-    EnvironmentVariable,
-    Instance,
-    Layer,
-    Recipes,
-    Source,
-    Stack,
-)
+from stackops.model.apps import App, EnvironmentVariable
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer, Recipes
+from stackops.model.sources import Source
+from stackops.model.stacks import Stack
 from stackops.secrets import redact, redact_data, resolve_secret_refs
 
 WHEN = "2026-11-28T17:00:00+00:00"
@@ -479,7 +475,7 @@ def test_recipes_for_refuses_an_unknown_activity() -> None:
 
 def test_opsworks_settings_reach_the_recipes() -> None:
     """Packages, InstallUpdatesOnBoot, data sources, SSL and attributes are in the node."""
-    from stackops.model.resources import DataSource, SslConfiguration
+    from stackops.model.apps import DataSource, SslConfiguration
 
     app = _web_app(
         enable_ssl=True,

@@ -8,7 +8,7 @@ from itertools import count
 from stackops.lifecycle import coalesce
 from stackops.lifecycle.coalesce import Slot
 from stackops.model.commands import Command, CommandStatus, CommandType
-from stackops.model.resources import Instance
+from stackops.model.instances import Instance
 
 NOW = "2026-11-28T17:00:00.000000+00:00"
 

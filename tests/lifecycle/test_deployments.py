@@ -358,7 +358,7 @@ def test_rolling_back_twice_steps_two_back(stack_env, tmp_path):
 def test_an_error_inside_a_deployment_fails_it_instead_of_leaving_it_running(
     stack_env, tmp_path, monkeypatch
 ):
-    from stackops.deploy.runner import DeploymentRunner
+    from stackops.deploy.instance_run import InstanceRun
 
     shop = Shop(stack_env, tmp_path)
     shop.source(shop.v2)
@@ -366,7 +366,7 @@ def test_an_error_inside_a_deployment_fails_it_instead_of_leaving_it_running(
     def broken_health(self, app, instance, command_id):
         raise RuntimeError("health checker exploded")
 
-    monkeypatch.setattr(DeploymentRunner, "_health", broken_health)
+    monkeypatch.setattr(InstanceRun, "health", broken_health)
     done = shop.deploy()
     assert done["Status"] == "failed"
     # The error came after the first switch: the failure policy still applies, and says so.

@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from stackops.aws.autoscaling import AutoScaling
 from stackops.lifecycle.dispatcher import Dispatcher
 from stackops.lifecycle.lambda_entry import handle as lambda_handle
-from stackops.model.resources import Instance
+from stackops.model.instances import Instance
 from tests.lifecycle.conftest import make_dispatcher, queue_url, state_event
 from tests.lifecycle.conftest import moto_services as services
 

@@ -15,7 +15,7 @@ from stackops.errors import Conflict
 from stackops.lifecycle.sweeper import pid_alive
 from stackops.model.commands import CommandStatus, CommandType
 from stackops.model.enums import InstanceStatus
-from stackops.model.resources import Instance
+from stackops.model.instances import Instance
 from tests.lifecycle.conftest import (
     Clock,
     make_dispatcher,

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from stackops.deploy.health import HealthCheck, parse_health_check
 from stackops.errors import InvalidInput
+from stackops.model.apps import App, AppSpec
 from stackops.model.health import HealthCheckSpec, build_health_check
-from stackops.model.resources import App, AppSpec
 from stackops.model.stackfile import load_stack_file
 
 

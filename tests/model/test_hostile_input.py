@@ -13,9 +13,11 @@ import pytest
 from stackops.errors import InvalidInput
 from stackops.model import deploysettings
 from stackops.model import validation as v
+from stackops.model.apps import AppSpec
 from stackops.model.jsontext import MAX_DEPTH, check_tree, load_json, too_deep_at
-from stackops.model.resources import AppSpec, LayerSpec, StackSpec
+from stackops.model.layers import LayerSpec
 from stackops.model.stackfile import parse_stack_file
+from stackops.model.stacks import StackSpec
 from stackops.model.text import check_line, check_name, check_text
 from stackops.model.yamlsource import MAX_EXPANDED_VALUES, parse_yaml
 

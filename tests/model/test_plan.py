@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from stackops.errors import InvalidInput
+from stackops.model.apps import App, EnvironmentVariable
+from stackops.model.instances import Instance
+from stackops.model.layers import Layer
 from stackops.model.plan import (
     Change,
     CurrentState,
@@ -15,8 +18,8 @@ from stackops.model.plan import (
     Plan,
     plan_stack_changes,
 )
-from stackops.model.resources import App, EnvironmentVariable, Instance, Layer, Stack
 from stackops.model.stackfile import StackFile, load_stack_file, parse_stack_file
+from stackops.model.stacks import Stack
 
 DEMO = Path(__file__).resolve().parents[2] / "stacks" / "demo.yaml"
 WHEN = "2026-11-28T17:00:00+00:00"

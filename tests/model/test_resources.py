@@ -8,22 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from stackops.model.api_shapes import EXTENSION_KEYS, api_model
+from stackops.model.apps import App, AppSpec, derive_shortname
+from stackops.model.base import FILTERED
 from stackops.model.enums import HostnameTheme, InstanceStatus, LayerType, SourceType
-from stackops.model.resources import (
-    FILTERED,
-    App,
-    AppSpec,
-    Instance,
-    InstanceSpec,
-    Layer,
-    LayerSpec,
-    Recipes,
-    Source,
-    Stack,
-    StackSpec,
-    derive_shortname,
-    summarize,
-)
+from stackops.model.instances import Instance, InstanceSpec
+from stackops.model.layers import Layer, LayerSpec, Recipes
+from stackops.model.sources import Source
+from stackops.model.stacks import Stack, StackSpec, summarize
 
 WHEN = "2026-11-28T17:00:00+00:00"
 

@@ -15,7 +15,7 @@ from stackops.aws.s3_fetch import download, environment_client
 from stackops.aws.session import AwsSession, is_passing, retry_policy
 from stackops.config import Target
 from stackops.errors import AwsFailure, AwsUnavailable, NotFound, StackopsError
-from stackops.model.resources import Instance
+from stackops.model.instances import Instance
 from tests.faults import faults_on
 
 SERVICES = {
