@@ -127,8 +127,7 @@ def register_instance(
     if rsa_public_key or rsa_public_key_fingerprint:
         raise InvalidInput(f"--rsa-public-key: {AGENT_KEYS}")
     stack = services.store.get(Stack, stack_id)
-    if layer_ids:
-        stack_layers(services, stack_id, list(layer_ids))
+    layers = stack_layers(services, stack_id, list(layer_ids)) if layer_ids else []
     ec2 = find_ec2_instance(
         services,
         ec2_instance_id=ec2_instance_id,
@@ -142,9 +141,8 @@ def register_instance(
         )
     existing = services.store.contents(stack_id).instances
     taken = {i.hostname: i.instance_id for i in existing}
-    name = (
-        hostname or _name_tag(ec2) or suggest_hostname(stack.hostname_theme, "instance", set(taken))
-    )
+    base = layers[0].shortname if layers else "instance"  # as create-instance names them
+    name = hostname or _name_tag(ec2) or suggest_hostname(stack.hostname_theme, base, set(taken))
     validate_hostname(name)
     ensure_unique("instance", "hostname", name, taken, None)
     instance_id = new_id()

@@ -133,7 +133,7 @@ class Ec2:
                         found.update(self._describe_one(one))
         return found
 
-    @calls("ec2:DescribeInstances", roles=(DISPATCHER,))
+    @calls("ec2:DescribeInstances", roles=(OPERATOR, DISPATCHER))
     def describe_tagged(self, tag_key: str, value: str | None = None) -> list[Ec2Instance]:
         """Every instance carrying `tag_key` (with `value`, if given; any state): one
         paginated describe. Pages hold up to 1000 reservations (moto counts reservations).

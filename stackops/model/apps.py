@@ -64,10 +64,10 @@ class EnvironmentVariable(OpsWorksModel):
 class SslConfiguration(OpsWorksModel):
     """An app's SSL certificate (PEM); the private key is kept in Parameter Store."""
 
-    certificate: str = Field(min_length=1)
+    certificate: Text = Field(min_length=1)
     private_key: SecretText = Field(repr=False)
     """PEM text, or {ssm: ...}; "" in a record: kept at the app's own parameter."""
-    chain: str | None = None
+    chain: Text | None = None
 
 
 class DataSource(OpsWorksModel):

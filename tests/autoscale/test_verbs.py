@@ -46,7 +46,7 @@ def test_time_based_schedule_set_and_described_in_opsworks_shape(scaling):
         ('{"Monday": {"-1": "on"}}', "'-1' is not an hour: use '0' to '23' (UTC)"),
         ('{"Monday": {"9": "yes"}}', "'yes' is not a switch: use 'on' or 'off'"),
         ('{"Monday": ["9"]}', "a day is an object of hours"),
-        ('{"Monday": {"9": "on"', "--auto-scaling-schedule: not valid JSON at line 1"),
+        ('{"Monday": {"9": "on"', "--auto-scaling-schedule is not valid JSON at line 1"),
         ('["Monday"]', "give an object of days"),
     ],
 )

@@ -103,7 +103,9 @@ class CallLog:
         call = Call(
             f"{service}:{operation}",
             iam_action(service, operation),
-            getattr(self._acting, "role", None) or role_of(frames),
+            getattr(self._acting, "role", None)
+            or role_of(frames)
+            or getattr(threading.current_thread(), "stackops_role", None),
             declaration,
             where,
         )
@@ -134,6 +136,23 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> CallLog:
         return original(self, operation, params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    start = threading.Thread.start
+
+    def starting(self: threading.Thread) -> None:
+        # A thread (a lease's renewer, a heartbeat) acts for the code path that started it.
+        frames = []
+        frame: Any = sys._getframe(1)
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+        self.stackops_role = (  # type: ignore[attr-defined]
+            getattr(log._acting, "role", None)
+            or role_of(frames)
+            or getattr(threading.current_thread(), "stackops_role", None)
+        )
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", starting)
     return log
 
 

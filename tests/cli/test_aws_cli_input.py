@@ -163,7 +163,7 @@ def test_cli_input_json_gives_the_request_and_options_win(boot, invoke, tmp_path
     bad = invoke("create-layer", "--cli-input-json", json.dumps({**request, "Bogus": 1}))
     assert bad.exit_code == 2 and "unknown parameter 'Bogus'" in bad.stderr
     broken = invoke("describe-stacks", "--cli-input-json", "{")
-    assert broken.exit_code == 2 and "--cli-input-json: not valid JSON" in broken.stderr
+    assert broken.exit_code == 2 and "--cli-input-json is not valid JSON" in broken.stderr
     listed = ok_json(
         invoke("describe-stacks", "--cli-input-json", json.dumps({"StackIds": [stack_id]}))
     )

@@ -312,7 +312,7 @@ def test_register_instance_adopts_by_tagging(boot, invoke):
     assert inst["InstanceId"] == out["InstanceId"]
     # --layer-ids (an extension) assigns at once: the dispatcher sets it up, then it is online.
     assert inst["Ec2InstanceId"] == ec2_id and inst["Status"] == "pending"
-    assert inst["Hostname"] == "instance1" and inst["InstanceType"] == "t3.small"
+    assert inst["Hostname"] == "app1" and inst["InstanceType"] == "t3.small"
     ok_json(invoke("dispatch", "--drain", "--executor", "local"))
     (inst,) = ok_json(invoke("describe-instances", "--stack-id", stack_id))["Instances"]
     assert inst["Status"] == "online" and inst["LayerIds"] == [layer_id]

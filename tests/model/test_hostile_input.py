@@ -310,7 +310,7 @@ def test_migrate_command_allows_empty_later_arguments() -> None:
 @pytest.mark.parametrize(
     ("source", "why"),
     [
-        ({"type": "svn", "url": "https://x/y"}, "type 'svn' cannot be deployed yet"),
+        ({"type": "svn", "url": "https://x/y"}, "svn sources are not supported"),
         ({"type": "s3", "url": "https://x/y.tgz"}, "is not an S3 object address"),
         ({"type": "s3", "url": "s3://bucket"}, "is not an S3 object address"),
         ({"type": "archive", "url": "ftp://x/y.tgz"}, "scheme 'ftp' is not supported"),
