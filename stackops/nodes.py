@@ -17,13 +17,19 @@ block derived from the sandbox's own port, so two sandboxes on one machine
 hand out different ports: a sandbox on port P uses offsets
 `(P mod 24) * 1000 + 10 * n`, n = 1, 2, ... (99 instances per sandbox before
 its block runs into the next one; ports stay below 32768, out of Linux's
-ephemeral range, for services declared below 8000).
+ephemeral range, for services declared below 8000). A running sandbox holds
+its block (`hold_port_block`, a lock the kernel releases when the server
+process ends however it ends), so a second sandbox whose port falls in the
+same block is refused instead of handing out the same ports.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import shutil
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
@@ -130,6 +136,42 @@ def port_block(endpoint_url: str | None) -> int:
         return 0
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     return (port % PORT_BLOCKS) * PORT_BLOCK_SIZE
+
+
+def _block_lock_path(port: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"stackops-port-block-{port % PORT_BLOCKS}.lock"
+
+
+def hold_port_block(port: int) -> int | None:
+    """Take the node port block of a sandbox on `port` for as long as this process lives:
+    the lock's file descriptor, or None when another running sandbox holds the block."""
+    fd = os.open(_block_lock_path(port), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()} {port}\n".encode())
+    return fd
+
+
+def port_block_free(port: int) -> bool:
+    """True when no running sandbox holds the node port block of `port`."""
+    fd = hold_port_block(port)
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
+
+
+def port_block_holder(port: int) -> str:
+    """Who holds `port`'s block, as its lock file says ("pid P, port N"), for messages."""
+    try:
+        pid, held = _block_lock_path(port).read_text().split()
+    except (OSError, ValueError):
+        return "another sandbox"
+    return f"the sandbox on port {held} (pid {pid})"
 
 
 def port_offset(block: int, number: int) -> int:

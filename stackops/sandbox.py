@@ -23,6 +23,7 @@ from typing import Any
 
 from stackops.config import DEFAULT_REGION, SANDBOX_HOST, SANDBOX_PORT, SandboxInfo
 from stackops.errors import Conflict, StackopsError
+from stackops.nodes import PORT_BLOCKS, port_block_free, port_block_holder
 
 LOG_NAME = "sandbox.log"
 START_TIMEOUT = 10.0
@@ -83,6 +84,12 @@ def start_sandbox(
             hint="stop that process (LocalStack?) or choose another port: "
             "'stackops sandbox up --port N'",
         )
+    if not port_block_free(port):
+        raise Conflict(
+            f"cannot start the sandbox on port {port}: its nodes would share service ports "
+            f"with {port_block_holder(port)} (ports {PORT_BLOCKS} apart share a block)",
+            hint=f"choose a port in another block, like 'stackops sandbox up --port {port + 1}'",
+        )
     home.mkdir(parents=True, exist_ok=True)
     SandboxInfo.path(home).unlink(missing_ok=True)
     log = log_path(home)
@@ -136,26 +143,25 @@ def reset_sandbox(endpoint_url: str) -> None:
 def find_free_port(host: str = SANDBOX_HOST, *, port_block: int | None = None) -> int:
     """A port nobody listens on now (tests use one each, never 4566).
 
-    With `port_block`, one whose sandbox hands its nodes that block of ports
-    (`stackops.nodes.port_block`): sandboxes given different blocks never share a port.
+    It is in a node port block no running sandbox holds (`stackops.nodes`), the block
+    `port_block` when that one is free.
     """
-    if port_block is None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind((host, 0))
-            return int(sock.getsockname()[1])
     import random
 
-    from stackops.nodes import PORT_BLOCKS
-
-    first = 33000 + random.randrange(1000) * PORT_BLOCKS + port_block % PORT_BLOCKS
-    for port in range(first, 65000, PORT_BLOCKS):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                continue
-        return port
-    raise StackopsError(f"found no free port in port block {port_block}")
+    blocks = [port_block % PORT_BLOCKS] if port_block is not None else []
+    blocks += random.sample(range(PORT_BLOCKS), PORT_BLOCKS)  # then any block no sandbox holds
+    for block in blocks:
+        first = 33000 + random.randrange(1000) * PORT_BLOCKS + block
+        for port in range(first, min(first + 20 * PORT_BLOCKS, 65000), PORT_BLOCKS):
+            if not port_block_free(port):
+                break
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise StackopsError("found no free port in a node port block no sandbox holds")
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -238,9 +244,15 @@ def _serve(host: str, port: int, home: Path | None = None) -> None:
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from stackops.nodes import hold_port_block
     from stackops.sandbox_ssm import SandboxSsmAgent
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    block = hold_port_block(port)  # held until this process ends, however it ends
+    if block is None:
+        sys.exit(
+            f"stackops sandbox: port {port}'s node port block is held by {port_block_holder(port)}"
+        )
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
 

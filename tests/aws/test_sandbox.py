@@ -135,3 +135,30 @@ def test_stale_record_reads_as_stopped_and_down_clears_it(home, invoke, monkeypa
 def test_free_port_is_never_the_default():
     port = find_free_port()
     assert port != SANDBOX_PORT and port_is_free("127.0.0.1", port)
+
+
+def test_two_sandboxes_never_share_node_ports(tmp_path):
+    """A running sandbox holds its node port block: one whose port falls in the same block
+    is refused, naming the first; a free port is never picked in a held block."""
+    from stackops.nodes import PORT_BLOCKS, port_block, port_block_free
+
+    first_home, second_home = tmp_path / "one", tmp_path / "two"
+    first = start_sandbox(first_home, find_free_port())
+    try:
+        port = int(first.endpoint_url.rsplit(":", 1)[1])
+        assert not port_block_free(port)
+        same_block = next(
+            p
+            for p in range(port + PORT_BLOCKS, 65000, PORT_BLOCKS)
+            if port_is_free("127.0.0.1", p)
+        )
+        with pytest.raises(Conflict, match=f"port {port} .pid {first.pid}."):
+            start_sandbox(second_home, same_block)
+        assert not SandboxInfo.path(second_home).exists()
+        held = port_block(first.endpoint_url)
+        assert all(port_block(f"http://127.0.0.1:{find_free_port()}") != held for _ in range(30))
+    finally:
+        stop_sandbox(first_home)
+    assert port_block_free(port)
+    start_sandbox(second_home, same_block)
+    stop_sandbox(second_home)
