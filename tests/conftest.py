@@ -13,6 +13,10 @@ from stackops.cli.main import cli
 
 Invoke = Callable[..., Result]
 
+# The leak check (every process a test starts is gone when it ends) and pytester,
+# with which tests/test_leaks.py proves the check fails a run that leaks.
+pytest_plugins = ("tests.leaks", "pytester")
+
 
 @pytest.fixture(autouse=True)
 def _offline_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
