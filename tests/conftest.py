@@ -18,6 +18,41 @@ Invoke = Callable[..., Result]
 pytest_plugins = ("tests.leaks", "pytester")
 
 
+class _UniquePaths(list):
+    """A loader's search paths: boto3 appends its own folder once per session it makes."""
+
+    def append(self, path: object) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_loader() -> Iterator[None]:
+    """One botocore data loader for every boto3 session of this test process.
+
+    botocore reads and parses each service's JSON model (EC2's is megabytes) once per
+    session, and every in-process `stackops` command makes its own session: a quarter
+    of the CPU of a lifecycle test went to parsing the same JSON again. The models are
+    read-only data, so one loader (with its cache) serves them all; what the tests check
+    is unchanged. Processes the tests start still load their own.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    original = botocore.session.create_loader
+    shared = botocore.loaders.create_loader()
+    shared._search_paths = _UniquePaths(shared.search_paths)
+
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        return shared if not search_path_string else original(search_path_string)
+
+    botocore.session.create_loader = create_loader
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = original
+
+
 @pytest.fixture(autouse=True)
 def _offline_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
     """Every test runs with fake credentials, no profile and its own state folder."""
