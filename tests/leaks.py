@@ -14,6 +14,8 @@ the session's temporary folder, where every test's files are.
 - At the end of the session (in the xdist controller, after the workers have gone)
   the same scan over the whole session fails the run on anything left: what a
   crashed or killed worker could not end.
+- SIGTERM (`timeout`, CI ending a run) stops the run as Ctrl-C does, so teardowns and
+  both checks still run. Only SIGKILL leaves processes behind.
 
 The pytest processes themselves never match: the controller hands the token to its
 workers under another name, and a process's /proc environ is the one it was started
@@ -221,10 +223,18 @@ def _basetemp(config: pytest.Config) -> str:
     return str(Path(factory.getbasetemp()).resolve())
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     if not Path("/proc/self/environ").exists():
         return  # no /proc: no leak check (not Linux)
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        # `timeout`, CI or a user ending the run: stop as on Ctrl-C, so the fixtures'
+        # teardowns and the checks below still end what the tests started.
+        signal.signal(signal.SIGTERM, _interrupt)
     handed = os.environ.pop(HANDOFF_VAR, "")
     _state.token = handed if hasattr(config, "workerinput") and handed else secrets.token_hex(8)
     _state.worker = os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -60,6 +60,18 @@ def test_nothing_started():
 """
 
 
+HANGS = """
+import os, subprocess, sys, time
+
+def test_hangs_with_a_child_running(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                             cwd=tmp_path, start_new_session=True)
+    with open(os.environ["LEAK_PIDS"], "a") as out:
+        out.write(f"{child.pid}\\n")
+    time.sleep(600)
+"""
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -111,6 +123,41 @@ def test_a_run_that_ends_its_processes_passes(sub_run, workers):
     result, _ = sub_run(CLEAN, *workers)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     assert "leak check" not in result.stdout.str()
+
+
+def test_a_run_ended_by_sigterm_still_ends_what_its_tests_started(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`timeout 600 make test` or CI ending a hung run: SIGTERM stops it as Ctrl-C does."""
+    import signal
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pids = tmp_path / "pids"
+    monkeypatch.setenv("LEAK_PIDS", str(pids))
+    pytester.makepyfile(test_sub=HANGS)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "tests.leaks", "-p", "no:cacheprovider"],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not pids.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(pids.read_text())
+        assert alive(child)
+        run.send_signal(signal.SIGTERM)
+        out = run.communicate(timeout=120)[0].decode()
+    finally:
+        run.kill()
+        run.wait()
+    assert run.returncode != 0 and "KeyboardInterrupt" in out, out
+    # The interrupted test is torn down, then the session check ends what is left.
+    assert "leak check: the session left processes running (killed)" in out, out
+    assert not alive(child)
 
 
 def test_this_session_marks_the_processes_its_tests_start() -> None:
