@@ -18,6 +18,13 @@ Invoke = Callable[..., Result]
 pytest_plugins = ("tests.leaks", "pytester")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (otherwise in their order): xdist hands them out while the
+    short ones are still there to fill the other worker, instead of one worker ending
+    the run alone on a long test."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 class _UniquePaths(list):
     """A loader's search paths: boto3 appends its own folder once per session it makes."""
 

@@ -72,6 +72,13 @@ def test_hangs_with_a_child_running(tmp_path):
 """
 
 
+# The xdist sub-runs start a controller and two workers: many processes, so slow.
+WORKERS = [
+    pytest.param([], id="one-process"),
+    pytest.param(["-n", "2"], id="xdist", marks=pytest.mark.slow),
+]
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -96,7 +103,7 @@ def sub_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path
     return run
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+@pytest.mark.parametrize("workers", WORKERS)
 def test_a_run_that_leaks_fails_naming_what_it_left_and_ends_it(sub_run, workers):
     result, pids = sub_run(LEAKY, *workers)
     out = result.stdout.str()
@@ -118,13 +125,14 @@ def test_a_run_that_leaks_fails_naming_what_it_left_and_ends_it(sub_run, workers
     assert not [pid for pid in pids if alive(pid)]
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+@pytest.mark.parametrize("workers", WORKERS)
 def test_a_run_that_ends_its_processes_passes(sub_run, workers):
     result, _ = sub_run(CLEAN, *workers)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     assert "leak check" not in result.stdout.str()
 
 
+@pytest.mark.slow
 def test_a_run_ended_by_sigterm_still_ends_what_its_tests_started(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

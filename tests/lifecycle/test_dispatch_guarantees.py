@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import boto3
+import pytest
 from botocore.stub import Stubber
 
 from stackops.aws.autoscaling import AutoScaling
@@ -41,6 +42,7 @@ def cookbook(tmp_path: Path, name: str, body: str) -> Path:
     return folder.parent
 
 
+@pytest.mark.slow
 def test_twenty_at_once_every_last_configure_sees_all_twenty(stack_env, tmp_path):
     env = stack_env
     hosts = [f"app{n}" for n in range(1, 21)]
