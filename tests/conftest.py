@@ -18,10 +18,19 @@ Invoke = Callable[..., Result]
 pytest_plugins = ("tests.leaks", "pytester")
 
 
+# Fixtures of the end-to-end flows: a bootstrapped stack whose instances boot through
+# the dispatcher and run real recipes and services. A test using one is `slow`.
+END_TO_END_FIXTURES = frozenset({"stack_env", "scaling"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first (otherwise in their order): xdist hands them out while the
-    short ones are still there to fill the other worker, instead of one worker ending
-    the run alone on a long test."""
+    """Mark the end-to-end tests `slow` (left out of `make test-fast`), then put the slow
+    tests first (otherwise in their order): xdist hands them out while the short ones are
+    still there to fill the other worker, instead of one worker ending the run alone on a
+    long test."""
+    for item in items:
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
