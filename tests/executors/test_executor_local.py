@@ -53,7 +53,7 @@ def test_a_recipe_writes_a_file_under_the_root(tmp_path: Path) -> None:
     assert (resource["resource"], resource["status"]) == ("file[/etc/web.conf]", "changed")
     assert (tmp_path / "node/etc/web.conf").read_text() == "a"
     assert "1 changed" in result.log
-    assert 0 < result.seconds < 10
+    assert 0 < result.seconds <= 30  # a figure within the run's budget, not a speed
 
 
 def test_a_failing_command_is_exit_1_with_the_report(tmp_path: Path) -> None:
