@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# worksteal: a worker that runs out takes queued tests from the other one.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal tests
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -m 'not slow' tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal -m 'not slow' tests
 
 demo: $(STAMP)
 	$(BIN)/python -m stackops.demo

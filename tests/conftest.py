@@ -13,6 +13,61 @@ from stackops.cli.main import cli
 
 Invoke = Callable[..., Result]
 
+# The leak check (every process a test starts is gone when it ends) and pytester,
+# with which tests/test_leaks.py proves the check fails a run that leaks.
+pytest_plugins = ("tests.leaks", "pytester")
+
+
+# Fixtures of the end-to-end flows: a bootstrapped stack whose instances boot through
+# the dispatcher and run real recipes and services. A test using one is `slow`.
+END_TO_END_FIXTURES = frozenset({"stack_env", "scaling"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the end-to-end tests `slow` (left out of `make test-fast`), then put the slow
+    tests first (otherwise in their order): xdist hands them out while the short ones are
+    still there to fill the other worker, instead of one worker ending the run alone on a
+    long test."""
+    for item in items:
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+class _UniquePaths(list):
+    """A loader's search paths: boto3 appends its own folder once per session it makes."""
+
+    def append(self, path: object) -> None:
+        if path not in self:
+            super().append(path)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_loader() -> Iterator[None]:
+    """One botocore data loader for every boto3 session of this test process.
+
+    botocore reads and parses each service's JSON model (EC2's is megabytes) once per
+    session, and every in-process `stackops` command makes its own session: a quarter
+    of the CPU of a lifecycle test went to parsing the same JSON again. The models are
+    read-only data, so one loader (with its cache) serves them all; what the tests check
+    is unchanged. Processes the tests start still load their own.
+    """
+    import botocore.loaders
+    import botocore.session
+
+    original = botocore.session.create_loader
+    shared = botocore.loaders.create_loader()
+    shared._search_paths = _UniquePaths(shared.search_paths)
+
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        return shared if not search_path_string else original(search_path_string)
+
+    botocore.session.create_loader = create_loader
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = original
+
 
 @pytest.fixture(autouse=True)
 def _offline_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):

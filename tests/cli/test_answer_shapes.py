@@ -40,6 +40,7 @@ def test_the_verb_list_is_the_opsworks_surface():
     assert "describe-operating-systems" in OPSWORKS_VERBS
 
 
+@pytest.mark.slow  # every verb, end to end, with instances booted
 def test_every_verb_answers_in_its_opsworks_shape(aws, invoke):
     run = Recorder(invoke)
     ok_json(invoke("bootstrap"))

@@ -14,6 +14,7 @@ from tests.helpers import sandbox_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_demo_story_runs_to_the_end(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

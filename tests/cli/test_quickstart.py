@@ -32,6 +32,7 @@ def quickstart_commands() -> list[str]:
     return [line for line in lines if line.startswith((".venv/bin/stackops", "kill %"))]
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_readme_quickstart_runs_as_written(tmp_path):
     commands = quickstart_commands()

@@ -9,6 +9,9 @@ import pytest
 from tests.cli.test_verbs import make_instance, make_layer, make_stack
 from tests.helpers import ok_json
 
+# End to end: most of these boot instances through the watcher and the dispatcher.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def boot(aws, invoke):

@@ -347,10 +347,13 @@ def test_command_timeout_ends_what_the_command_started(tmp_path: Path) -> None:
         f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); "
         f"open({str(pid_file)!r}, 'w').write(str(child.pid)); time.sleep(30)"
     )
-    result = check_command(HealthCheck(command=py(code), timeout=1.0, retries=1), sleep=Sleeps())
+    # time.sleep(600): only the timeout ends it; 5 s leaves the command time to start its
+    # child on a busy machine.
+    code = code.replace("time.sleep(30)", "time.sleep(600)")
+    result = check_command(HealthCheck(command=py(code), timeout=5.0, retries=1), sleep=Sleeps())
     assert not result.ok and "timed out" in result.detail
     pid = int(pid_file.read_text())
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.02)
     assert not _alive(pid)

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +53,7 @@ def test_a_recipe_writes_a_file_under_the_root(tmp_path: Path) -> None:
     assert (resource["resource"], resource["status"]) == ("file[/etc/web.conf]", "changed")
     assert (tmp_path / "node/etc/web.conf").read_text() == "a"
     assert "1 changed" in result.log
-    assert 0 < result.seconds < 10
+    assert 0 < result.seconds <= 30  # a figure within the run's budget, not a speed
 
 
 def test_a_failing_command_is_exit_1_with_the_report(tmp_path: Path) -> None:
@@ -66,12 +65,11 @@ def test_a_failing_command_is_exit_1_with_the_report(tmp_path: Path) -> None:
 
 
 def test_a_hung_command_is_stopped_by_the_run_budget_and_reported(tmp_path: Path) -> None:
-    write_recipe(tmp_path / "cookbooks", "web::hang", 'run.execute(["sleep", "30"])')
-    began = time.monotonic()
-    result = LocalExecutor().run(request(tmp_path, ("web::hang",), timeout=1.5))
-    assert time.monotonic() - began < 5
+    # Only the budget ends `sleep 3600`; 8 s leaves the run time to start on a busy machine.
+    write_recipe(tmp_path / "cookbooks", "web::hang", 'run.execute(["sleep", "3600"])')
+    result = LocalExecutor().run(request(tmp_path, ("web::hang",), timeout=8))
     assert result.timed_out and result.exit_code == 124 and not result.ok
-    assert result.report is not None and result.report["failed"] == "execute[sleep 30]"
+    assert result.report is not None and result.report["failed"] == "execute[sleep 3600]"
     assert "timed out" in result.log
 
 
@@ -88,20 +86,19 @@ def test_a_run_hung_in_python_is_killed_with_its_processes_but_not_its_services(
         f"""
         import os, subprocess, time
         def hang():
-            fg = subprocess.Popen(["sleep", "30"])
-            own = subprocess.Popen(["sleep", "30"], start_new_session=True)
+            fg = subprocess.Popen(["sleep", "3600"])
+            own = subprocess.Popen(["sleep", "3600"], start_new_session=True)
             open({str(pids)!r}, "w").write(f"{{os.getpid()}} {{fg.pid}} {{own.pid}}")
-            time.sleep(30)
+            time.sleep(3600)
         run.service("bg", command=["sleep", "60"])
         run.execute(["true"], only_if=hang)
         """,
     )
-    began = time.monotonic()
-    result = LocalExecutor(grace=1.0).run(request(tmp_path, ("web::stuck",), timeout=1.5))
-    assert time.monotonic() - began < 6
+    # Only the budget ends the hang; 8 s leaves the recipe time to start its children.
+    result = LocalExecutor(grace=1.0).run(request(tmp_path, ("web::stuck",), timeout=8))
     assert result.timed_out and result.exit_code == 124 and not result.ok
     assert result.report is None
-    assert "timed out after 1.5 s" in result.log
+    assert "timed out after 8 s" in result.log
     agent, fg, own = (int(p) for p in pids.read_text().split())
     service = json.loads((tmp_path / "node/var/run/stackops/bg.pid").read_text())["pid"]
     try:

@@ -26,7 +26,7 @@ apps:
   - shortname: web
     app_source: {type: archive, url: recipes/web/files/web-v1.tar.gz}
     layers: [app]
-    health_check: {path: /health, port: PORT_BASE, retries: 3, interval: 0.2, timeout: 1}
+    health_check: {path: /health, port: PORT_BASE, retries: 3, interval: 0.2, timeout: 30}
 instances:
   - {hostname: app1, layers: [app], instance_type: t3.micro}
   - {hostname: app2, layers: [app], instance_type: t3.micro}
@@ -436,7 +436,7 @@ def test_a_boot_whose_app_fails_its_health_check_is_not_online(stack_env, tmp_pa
 
 COMMAND_CHECK = (
     '{command: [sh, -c, \'test -f health && test "$GREETING" = hello'
-    ' && test -z "$AWS_SECRET_ACCESS_KEY"\'], retries: 2, interval: 0.2, timeout: 5}'
+    ' && test -z "$AWS_SECRET_ACCESS_KEY"\'], retries: 2, interval: 0.2, timeout: 30}'
 )
 
 
@@ -446,7 +446,8 @@ def test_a_command_health_check_runs_on_the_node_in_the_release_with_the_apps_en
     """Before, it ran on the dispatcher's host, in its folder, with its environment and
     AWS credentials: `health` was not found, $GREETING unset, the credentials there."""
     stack = ONE.replace(
-        "    health_check: {path: /health, port: PORT_BASE, retries: 3, interval: 0.2, timeout: 1}",
+        "    health_check: {path: /health, port: PORT_BASE, retries: 3, interval: 0.2,"
+        " timeout: 30}",
         f"    environment: [{{key: GREETING, value: hello}}]\n    health_check: {COMMAND_CHECK}",
     )
     shop = Shop(stack_env, tmp_path, stack)

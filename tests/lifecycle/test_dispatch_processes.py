@@ -26,6 +26,7 @@ instances:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_two_dispatcher_processes_never_overlap_on_an_instance(tmp_path):
     home = tmp_path / "home"

@@ -159,7 +159,7 @@ def test_a_stale_process_on_the_nodes_port_fails_the_deploy_instead_of_passing_i
         STACK.replace(
             "    layers: [app]\n",
             "    layers: [app]\n    health_check: {path: /health, port: PORT_BASE, retries: 2,"
-            " interval: 0.2, timeout: 1}\n",
+            " interval: 0.2, timeout: 30}\n",
         ),
         tmp_path,
     )

@@ -53,7 +53,9 @@ def endpoint() -> Iterator[str]:
     """A moto server on loopback: the sandbox the commands below act on."""
     from moto.server import ThreadedMotoServer
 
-    port = find_free_port()
+    # Port block 0: the nodes' port offsets stay small, so PORT_BASE + offset is a port
+    # (another block adds up to 23,000 and overflowed 65535 when the base came out high).
+    port = find_free_port(port_block=0)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -23,7 +23,7 @@ apps:
   - shortname: web
     app_source: {type: archive, url: recipes/web/files/web-v1.tar.gz}
     layers: [app]
-    health_check: {path: HEALTH, port: PORT_BASE, retries: 2, interval: 0.2, timeout: 1}
+    health_check: {path: HEALTH, port: PORT_BASE, retries: 2, interval: 0.2, timeout: 30}
 instances:
   - {hostname: app1, layers: [app], instance_type: t3.micro}
 """
