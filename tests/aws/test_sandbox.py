@@ -148,9 +148,7 @@ def test_two_sandboxes_never_share_node_ports(tmp_path):
         port = int(first.endpoint_url.rsplit(":", 1)[1])
         assert not port_block_free(port)
         same_block = next(
-            p
-            for p in range(port + PORT_BLOCKS, 65000, PORT_BLOCKS)
-            if port_is_free("127.0.0.1", p)
+            p for p in range(port + PORT_BLOCKS, 65000, PORT_BLOCKS) if port_is_free("127.0.0.1", p)
         )
         with pytest.raises(Conflict, match=f"port {port} .pid {first.pid}."):
             start_sandbox(second_home, same_block)
