@@ -17,6 +17,7 @@ visibility timeout (300 s) and 20 with 5 s.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -35,6 +36,7 @@ from typing import Any
 
 import pytest
 
+from stackops.lifecycle.sweeper import STAGING
 from stackops.sandbox import _answers
 from tests.helpers import ok_json, sandbox_port
 from tests.lifecycle.conftest import ROOT, Clock, stop_services
@@ -59,6 +61,7 @@ apps:
 instances:
 """
 CHECK = "kill -9 trials"
+SERVER = (sys.executable, "-m", "tests.reliability.movable_sandbox")
 TARGETS = (
     "half-switched",
     "without current",
@@ -141,10 +144,8 @@ class Fleet:
 
 
 def kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @pytest.fixture
@@ -159,8 +160,7 @@ def fleet(tmp_path: Path, invoke: Any, monkeypatch: pytest.MonkeyPatch) -> Itera
     port = sandbox_port()  # its nodes serve on ports of this pytest worker's own
     clock_file = home / "sqs-clock"
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.reliability.movable_sandbox", "127.0.0.1", str(port)]
-        + [str(clock_file)],
+        [*SERVER, "127.0.0.1", str(port), str(clock_file)],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -285,7 +285,7 @@ def drain(fleet: Fleet, dispatcher: Any, deployment_id: str, ids: list[str], shi
     """Rounds until nothing is left to do (bounded); time moves on while it waits."""
     svc = dispatcher.services
     quiet = 0
-    for _ in range(400):
+    for _ in range(60):
         outcome = dispatcher.poll()
         if outcome.received:
             quiet = 0
@@ -347,7 +347,7 @@ def count(
             trial.notes.append(f"{host}: node on {node_release}, record says {recorded}")
         served = page(fleet.port_base + inst["PortOffset"])
         expected = (link / "index.html").read_text() if (link / "index.html").exists() else None
-        staging = [p.name for p in link.parent.iterdir() if p.name.startswith(".")]
+        staging = [p.name for p in link.parent.iterdir() if STAGING.match(p.name)]
         if served != expected or staging:
             figures["half-switched"] += 1
             trial.notes.append(f"{host}: serves {served!r}, current holds {expected!r} {staging}")
