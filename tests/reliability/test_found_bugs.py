@@ -1,0 +1,33 @@
+"""The bugs the reliability suite found, each pinned by the small test that shows it."""
+
+from __future__ import annotations
+
+from stackops.lifecycle.events import configure_request_message
+from tests.lifecycle.conftest import make_dispatcher, queue_depth, send, small_stack
+
+
+def test_a_configure_queued_for_an_instance_that_stopped_is_skipped_not_left_pending(
+    stack_env, tmp_path
+):
+    """kill -9 trials: app7's configure stayed `pending` for ever once app7 had stopped,
+    because a configure request only looked at the online instances' queued configures."""
+    env = stack_env
+    env.apply(small_stack("found", "app1", "app2"), tmp_path)
+    env.start("app1", "app2")
+    env.watch()
+    worker = make_dispatcher()
+    worker.drain()
+    worker.sweeper.fan_out(env.stack_id)  # configures queued on both, one request sent
+    svc = worker.services
+    app2 = env.instances()["app2"]
+    slot = svc.commands.slot(app2["InstanceId"])
+    assert slot is not None
+    env.stop("app2")  # app2 leaves before its configure ran
+    worker.drain()
+    send(configure_request_message(env.stack_id, slot.seq))  # the request, redelivered
+    worker.drain()
+    assert env.instances()["app2"]["Status"] == "stopped"
+    left = [c for c in env.commands("app2") if c["Status"] in ("pending", "running")]
+    assert left == []
+    assert svc.commands.slot(app2["InstanceId"]) is None
+    assert queue_depth() == (0, 0)
