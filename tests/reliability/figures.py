@@ -94,10 +94,13 @@ class Row:
         return not self.failed_cases
 
     def figure_text(self) -> str:
-        return ", ".join(f"{v} {k}" for k, v in self.counts.items())
+        """What was measured, then (after `;`) what must be 0."""
+        info = ", ".join(f"{v} {k}" for k, v in self.counts.items() if k not in self.bad)
+        must = ", ".join(f"{self.counts.get(k, 0)} {k}" for k in self.bad)
+        return f"{info}; {must}" if info and must else info or must
 
     def target_text(self) -> str:
-        return ", ".join(f"0 {name}" for name in self.bad) or "-"
+        return "0 each after ;" if self.bad else "-"
 
 
 def rows(figures: Iterable[Figure]) -> list[Row]:
@@ -112,3 +115,8 @@ def rows(figures: Iterable[Figure]) -> list[Row]:
         if not figure.ok:
             row.failed_cases.append(figure.case)
     return list(by_check.values())
+
+
+def full_run() -> bool:
+    """True under `make reliability` (STACKOPS_RELIABILITY=full): the full trial counts."""
+    return os.environ.get("STACKOPS_RELIABILITY") == "full"

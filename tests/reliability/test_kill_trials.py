@@ -40,7 +40,7 @@ from stackops.lifecycle.sweeper import STAGING
 from stackops.sandbox import _answers
 from tests.helpers import ok_json, sandbox_port
 from tests.lifecycle.conftest import ROOT, Clock, stop_services
-from tests.reliability.figures import record
+from tests.reliability.figures import full_run, record
 from tests.reliability.movable_sandbox import Shift
 
 HOSTS = [f"app{n}" for n in range(1, 7)]
@@ -391,15 +391,20 @@ def trials(fleet: Fleet, label: str, visibility: int, n: int, order: int) -> Non
     assert not problems, "\n".join(problems)
 
 
+FULL = pytest.mark.skipif(not full_run(), reason="make reliability runs the full trials")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(full_run(), reason="the full trials run instead")
 def test_two_kill_trials_short_visibility(fleet: Fleet) -> None:
     trials(fleet, "visibility 5 s, reduced", 5, 2, order=10)
 
 
-@pytest.mark.slow
+@FULL
 def test_twenty_kill_trials_default_visibility(fleet: Fleet) -> None:
     trials(fleet, "default visibility 300 s", 300, 20, order=11)
 
 
-@pytest.mark.slow
+@FULL
 def test_twenty_kill_trials_short_visibility(fleet: Fleet) -> None:
     trials(fleet, "visibility 5 s", 5, 20, order=12)
