@@ -31,3 +31,24 @@ def test_a_configure_queued_for_an_instance_that_stopped_is_skipped_not_left_pen
     assert left == []
     assert svc.commands.slot(app2["InstanceId"]) is None
     assert queue_depth() == (0, 0)
+
+
+def test_node_json_holds_no_value_resolved_from_a_secret_ref():
+    """Secrets suite: /etc/stackops/node.json held a protected environment value and the
+    layer's MysqlRootPassword in clear, and kept the old value after it changed (only
+    configure writes it): nothing told it which values were secrets."""
+    from stackops.cookbooks.apps import node_summary
+    from stackops.secrets import resolve_secret_refs
+
+    node = {
+        "stackops": {
+            "layers": {"db": {"attributes": {"MysqlRootPassword": {"ssm": "/p/mysql"}}}},
+        },
+        "deploy": {"web": {"environment": {"API_TOKEN": {"ssm": "/p/token"}, "GREETING": "hello"}}},
+    }
+    values = {"/p/mysql": "root-pw", "/p/token": "tok-123"}
+    resolved, _ = resolve_secret_refs(node, lambda names: values)
+    assert resolved["deploy"]["web"]["environment"]["API_TOKEN"] == "tok-123"  # recipes see it
+    summary = str(node_summary(resolved))
+    assert "root-pw" not in summary and "tok-123" not in summary
+    assert "hello" in summary and "(secret)" in summary
