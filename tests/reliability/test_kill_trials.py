@@ -331,7 +331,13 @@ def count(
         for command in svc.commands.for_instance(inst["InstanceId"]):
             if command.status.value in ("pending", "running"):
                 figures["left pending/running"] += 1
-                trial.notes.append(f"{host}: {command.type.value} {command.status.value}")
+                slot = svc.commands.slot(inst["InstanceId"])
+                trial.notes.append(
+                    f"{host}: {command.type.value} {command.status.value} "
+                    f"(created {command.created_at}, slot {slot}, "
+                    f"in flight {[(e.kind, e.since) for e in svc.inflight.all()]}, "
+                    f"queue {depth(svc)}, clock {svc.epoch():.0f})"
+                )
         if host not in online:
             continue
         root = fleet.home / "nodes" / inst["Ec2InstanceId"]
@@ -381,6 +387,7 @@ def page(port: int) -> str | None:
 
 # -- the trials --------------------------------------------------------------------------------
 def trials(fleet: Fleet, label: str, visibility: int, n: int, order: int) -> None:
+    n = int(os.environ.get("STACKOPS_RELIABILITY_TRIALS", n))
     problems = []
     for seed in range(n):
         trial = run_trial(fleet, Trial(seed, visibility))
