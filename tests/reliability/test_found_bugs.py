@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from stackops.lifecycle.events import configure_request_message
 from tests.lifecycle.conftest import make_dispatcher, queue_depth, send, small_stack
+from tests.lifecycle.test_coalesce import FakeTable, configure
 
 
 def test_a_configure_queued_for_an_instance_that_stopped_is_skipped_not_left_pending(
@@ -52,3 +55,44 @@ def test_node_json_holds_no_value_resolved_from_a_secret_ref():
     summary = str(node_summary(resolved))
     assert "root-pw" not in summary and "tok-123" not in summary
     assert "hello" in summary and "(secret)" in summary
+
+
+class _Table(FakeTable):
+    """The coalescing tests' in-memory table, with the query the cleanup makes."""
+
+    def for_instance(self, instance_id: str) -> list[Any]:
+        return [c for c in self.commands.values() if c.instance_id == instance_id]
+
+
+def test_a_configure_orphaned_by_a_kill_inside_queue_is_superseded_by_the_next_run():
+    """kill -9 trials (default visibility, about one trial in twenty): a dispatcher killed
+    inside `coalesce.queue`, between writing a configure and taking the slot (or between
+    taking the slot and marking the one it replaced), left a configure `pending` that no
+    slot named: nothing ever ran or settled it."""
+    from datetime import UTC, datetime, timedelta
+
+    from stackops.lifecycle import coalesce
+    from stackops.model.commands import CommandStatus
+
+    table = _Table()
+    at = datetime(2026, 11, 28, 17, tzinfo=UTC)
+
+    def made(seq: int) -> Any:
+        return configure("i1", seq).model_copy(
+            update={"created_at": (at + timedelta(seconds=seq)).isoformat()}
+        )
+
+    queued = made(1)
+    coalesce.queue(table, queued)
+    orphan = made(2)
+    table.put(orphan)  # written, then killed before taking the slot
+    newest = made(3)
+    coalesce.queue(table, newest)  # the sweeper's fan-out after the lease ran out
+    assert table.commands[orphan.command_id].status is CommandStatus.pending
+    later = made(4)
+    table.put(later)  # another dispatcher's newer one, between its put and its swap
+    table.put(newest.model_copy(update={"status": CommandStatus.successful}))  # it ran
+    coalesce.dequeue(table, "i1", newest.command_id)
+    assert coalesce.supersede_orphans(table, newest) == [orphan.command_id]
+    assert table.commands[orphan.command_id].status is CommandStatus.superseded
+    assert table.commands[later.command_id].status is CommandStatus.pending  # left alone
