@@ -96,3 +96,32 @@ def test_a_configure_orphaned_by_a_kill_inside_queue_is_superseded_by_the_next_r
     assert coalesce.supersede_orphans(table, newest) == [orphan.command_id]
     assert table.commands[orphan.command_id].status is CommandStatus.superseded
     assert table.commands[later.command_id].status is CommandStatus.pending  # left alone
+
+
+def test_a_run_is_in_the_in_flight_index_before_it_is_recorded_running(stack_env, tmp_path):
+    """kill -9 trials (default visibility, one trial in twenty): killed between writing
+    a deploy `running` and noting it in the in-flight index, a dispatcher left a command
+    `running` for ever: the sweeper reads only that index."""
+    env = stack_env
+    env.apply(small_stack("found", "app1"), tmp_path)
+    env.start("app1")
+    env.watch()
+    worker = make_dispatcher()
+    svc = worker.services
+    order: list[str] = []
+    put, begin = svc.commands.put, svc.inflight.begin_command
+
+    def noted_put(command: Any) -> None:
+        order.append(f"put {command.status.value}")
+        put(command)
+
+    def noted_begin(command: Any, *args: Any) -> None:
+        order.append("in flight")
+        begin(command, *args)
+
+    svc.commands.put = noted_put  # type: ignore[method-assign]
+    svc.inflight.begin_command = noted_begin  # type: ignore[method-assign]
+    worker.drain()
+    assert env.instances()["app1"]["Status"] == "online"
+    first_running = order.index("put running")
+    assert "in flight" in order[:first_running], order
