@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # test-fast: the inner loop, all but the tests marked slow.
-.PHONY: install test test-fast demo lint format bench clean localstack-test
+.PHONY: install test test-fast demo lint format bench clean localstack-test reliability
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,18 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist worksteal -m 'not slow' tests
+
+# The reliability suite in full (20 + 20 kill -9 trials, 20 instances booting under two
+# dispatchers, ...) and its table of figures; `make test` runs a reduced version of it.
+RELIABILITY_FIGURES := .pytest_cache/reliability
+reliability: $(STAMP)
+	rm -rf $(RELIABILITY_FIGURES)
+	STACKOPS_RELIABILITY=full STACKOPS_RELIABILITY_FIGURES=$(RELIABILITY_FIGURES) \
+		$(BIN)/python -m pytest -n 2 tests/reliability \
+		tests/lifecycle/test_dispatch_redelivery.py tests/lifecycle/test_dispatch_faults.py \
+		tests/lifecycle/test_dispatch_processes.py; \
+	status=$$?; STACKOPS_RELIABILITY_FIGURES=$(RELIABILITY_FIGURES) $(BIN)/python -m tests.reliability.report \
+		&& exit $$status
 
 demo: $(STAMP)
 	$(BIN)/python -m stackops.demo

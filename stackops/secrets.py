@@ -17,6 +17,7 @@ from typing import Any
 from stackops.errors import InvalidInput
 
 MASK = "********"
+SECRET_PATHS = "secret_paths"  # node["stackops"][...]: attribute paths a ref was resolved at
 MIN_LINE = 8  # lines of a multi-line secret this long are masked on their own too
 
 Lookup = Callable[[list[str]], Mapping[str, str]]
@@ -68,7 +69,11 @@ def resolve_secret_refs(
             + ", ".join(missing),
             hint="create them with put-parameter (SecureString) or fix the names",
         )
-    return _replace(node, values), tuple(values[name] for name in names)
+    resolved = _replace(node, values)
+    if isinstance(resolved.get("stackops"), dict):
+        # Where the values went, so that what a run writes about itself (node.json) masks them.
+        resolved["stackops"] = {**resolved["stackops"], SECRET_PATHS: sorted(refs)}
+    return resolved, tuple(values[name] for name in names)
 
 
 def parameter_store_resolver(lookup: Lookup) -> Resolver:

@@ -162,22 +162,35 @@ def node_summary(node: Mapping[str, Any]) -> dict[str, Any]:
 
     Per-run ids (activity, command, deployment) are left out so that the file only
     changes when the node's world does; values of environment keys named in
-    `stackops.secret_keys` are replaced by "(secret)".
+    `stackops.secret_keys`, and every value resolved from a secret ref (the paths in
+    `stackops.secret_paths`: a protected environment value, a layer's MysqlRootPassword),
+    are replaced by "(secret)": the file never holds a secret, so it never holds a stale one.
     """
     ops = node.get("stackops") or {}
     secret = set(ops.get("secret_keys") or [])
+    resolved = set(ops.get("secret_paths") or [])
     apps = {}
     for name, attrs in sorted((node.get("deploy") or {}).items()):
         env = attrs.get("environment") or {}
+        hidden = secret | {k for k in env if f"deploy.{name}.environment.{k}" in resolved}
         apps[name] = {
             "deploy_to": attrs.get("deploy_to", f"/srv/www/{name}"),
             "release": attrs.get("release"),
-            "environment": {k: ("(secret)" if k in secret else v) for k, v in sorted(env.items())},
+            "environment": {k: ("(secret)" if k in hidden else v) for k, v in sorted(env.items())},
         }
     return {
         "stack": ops.get("stack", {}),
         "instance": ops.get("instance", {}),
-        "layers": ops.get("layers", {}),
+        "layers": _masked(ops.get("layers", {}), "stackops.layers", resolved),
         "applications": ops.get("applications", []),
         "apps": apps,
     }
+
+
+def _masked(data: Any, where: str, paths: set[str]) -> Any:
+    """`data` (found at attribute path `where`) with the values at `paths` as "(secret)"."""
+    if where in paths:
+        return "(secret)"
+    if isinstance(data, Mapping) and any(p.startswith(where + ".") for p in paths):
+        return {k: _masked(v, f"{where}.{k}", paths) for k, v in data.items()}
+    return data

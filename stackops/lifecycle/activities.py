@@ -171,8 +171,10 @@ class Activities:
         )
         chosen: list[str] = list(recipes or [])
         try:
-            self.services.commands.put(running)
+            # In the in-flight index before `running` is written: a process killed between
+            # the two leaves an entry the sweeper settles, never a `running` nothing names.
             self._in_flight(running)
+            self.services.commands.put(running)
             view = view or self.view(command.stack_id)
             instance = next(i for i in view.instances if i.instance_id == command.instance_id)
             if recipes is None:

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from stackops.lifecycle.events import configure_request_message
-from stackops.model.commands import Command, CommandStatus
+from stackops.model.commands import Command, CommandStatus, CommandType
 from stackops.model.instances import Instance
 from stackops.store.commands import Slot
 
@@ -52,6 +52,7 @@ __all__ = [
     "queued",
     "request",
     "should_run",
+    "supersede_orphans",
 ]
 
 
@@ -75,6 +76,8 @@ class ConfigureTable(Protocol):
         ...
 
     def find(self, command_id: str) -> Command | None: ...
+
+    def for_instance(self, instance_id: str) -> list[Command]: ...
 
     def put(self, command: Command) -> None: ...
 
@@ -106,6 +109,26 @@ def queue(table: ConfigureTable, command: Command) -> str | None:
         if older is not None and older.status is CommandStatus.pending:
             table.put(older.model_copy(update={"status": CommandStatus.superseded}))
         return current.command_id
+
+
+def supersede_orphans(table: ConfigureTable, settled: Command) -> list[str]:
+    """Step 3, after `settled` (a queued configure) ran or was skipped: mark superseded
+    every configure of its instance older than it and still pending. A process killed
+    inside `queue` leaves one (written but never slotted, or slotted out but never
+    marked); nothing would ever run or settle it. Newer ones are left alone: `queue`
+    writes a command before it takes the slot."""
+    orphans = [
+        c
+        for c in table.for_instance(settled.instance_id)
+        if c.type is CommandType.configure
+        and c.status is CommandStatus.pending
+        and not c.deployment_id
+        and c.command_id != settled.command_id
+        and c.created_at < settled.created_at
+    ]
+    for orphan in orphans:
+        table.put(orphan.model_copy(update={"status": CommandStatus.superseded}))
+    return [c.command_id for c in orphans]
 
 
 def fan_out(

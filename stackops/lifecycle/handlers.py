@@ -301,6 +301,7 @@ class Handlers:
                 command.model_copy(update={"status": CommandStatus.skipped, "summary": reason})
             )
         coalesce.dequeue(self.services.commands, work.instance_id, work.command_id)
+        coalesce.supersede_orphans(self.services.commands, command)
         return Done(None, "ran" if ran else "not run")
 
     def _deployment(self, work: DeploymentWork) -> Effect:

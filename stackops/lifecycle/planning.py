@@ -185,8 +185,11 @@ class Planner:
             case ConfigureRequest():
                 view = self._view(event.stack_id)  # NotFound: the stack is gone
                 configured.add(event.stack_id)
-                online = [i.instance_id for i in view.online()]
-                slots = coalesce.queued(self.services.commands, online)
+                # Every member's slot, online or not: a configure queued for an instance
+                # that has since stopped is settled (skipped) by its handler, never left
+                # pending for ever (found by the kill -9 trials).
+                members = [i.instance_id for i in view.instances]
+                slots = coalesce.queued(self.services.commands, members)
                 if not slots:
                     plan.ignored += 1
                     plan.settle(message, Verdict.done, "no configure queued")

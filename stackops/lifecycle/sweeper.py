@@ -184,13 +184,18 @@ class Sweeper:
                 superseded = command.model_copy(update={"status": CommandStatus.superseded})
                 services.commands.put(superseded)
             return
+        if command.status is CommandStatus.pending:  # taken up, never begun: nothing ran
+            status, summary = CommandStatus.skipped, "not run: the process that took it up "
+            summary += "stopped before it began; what it belonged to is resumed"
+        else:
+            status, summary = CommandStatus.failed, "outcome unknown: the process running "
+            summary += "it stopped, or could not record how it went; what it belonged to is resumed"
         services.commands.put(
             command.model_copy(
                 update={
-                    "status": CommandStatus.failed,
+                    "status": status,
                     "completed_at": services.now_precise(),
-                    "summary": "outcome unknown: the process running it stopped, or could "
-                    "not record how it went; what it belonged to is resumed",
+                    "summary": summary,
                 }
             )
         )

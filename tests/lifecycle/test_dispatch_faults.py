@@ -25,6 +25,7 @@ from tests.lifecycle.conftest import (
     small_stack,
     state_event,
 )
+from tests.reliability.figures import record
 
 SMALL = small_stack("faults", "app1")
 
@@ -63,6 +64,7 @@ FAULTS = [
     ("sqs", "DeleteMessageBatch", None),  # the round's end: messages come back
     ("events", "PutEvents", None),  # publishing state changes
     ("sqs", "ChangeMessageVisibility", None),  # the heartbeat
+    ("s3", "PutObject", None),  # storing the run's log
 ]
 
 
@@ -91,9 +93,23 @@ def test_a_fault_loses_nothing_and_records_nothing_false(
     with faults_on(worker.services.session.client(service)) as faults:
         fault = faults.add(operation, kind, times=1, match=match)
         first = worker.poll()
+    false_records = commands(env).count(("setup", "failed"))
+    worker.drain()
+    lost = int(
+        env.instances()["app1"]["Status"] != "online"
+        or queue_depth() != (0, 0)
+        or env.run("events", "dlq")["Messages"] != []
+    )
+    record(
+        "injected AWS faults (throttle, 500, timeout)",
+        f"{service} {operation} {match or ''} {kind}",
+        {"faults": fault.hits, "lost": lost, "false records": false_records},
+        bad=["lost", "false records"],
+        order=40,
+    )
     assert fault.hits == 1, "the fault was not reached"
     assert first.received == 1
-    assert ("setup", "failed") not in commands(env)  # a run that did not run is not failed
+    assert false_records == 0  # a run that did not run is not failed
     settled(env, worker)
     assert [s for t, s in commands(env) if t == "setup"].count("successful") == 1
 

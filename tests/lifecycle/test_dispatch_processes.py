@@ -15,6 +15,7 @@ import pytest
 from stackops.sandbox import start_sandbox, stop_sandbox
 from tests.helpers import sandbox_port
 from tests.lifecycle.conftest import ROOT, stop_services
+from tests.reliability.figures import full_run, record
 
 STACK = """\
 stack: {name: busy}
@@ -28,7 +29,17 @@ instances:
 
 @pytest.mark.slow
 @pytest.mark.server
-def test_two_dispatcher_processes_never_overlap_on_an_instance(tmp_path):
+@pytest.mark.parametrize(
+    "count",
+    [
+        4,
+        pytest.param(
+            20,
+            marks=pytest.mark.skipif(not full_run(), reason="make reliability runs it"),
+        ),
+    ],
+)
+def test_two_dispatcher_processes_never_overlap_on_an_instance(tmp_path, count):
     home = tmp_path / "home"
     books = tmp_path / "cookbooks" / "t"
     books.mkdir(parents=True)
@@ -36,7 +47,7 @@ def test_two_dispatcher_processes_never_overlap_on_an_instance(tmp_path):
         'def recipe(run):\n    run.execute(["sleep", "0.5"], name="take a moment")\n'
     )
     stack = tmp_path / "busy.yaml"
-    hosts = [f"app{n}" for n in range(1, 5)]
+    hosts = [f"app{n}" for n in range(1, count + 1)]
     stack.write_text(
         STACK
         + "".join(f"  - {{hostname: {h}, layers: [app], instance_type: t3.micro}}\n" for h in hosts)
@@ -87,9 +98,10 @@ def test_two_dispatcher_processes_never_overlap_on_an_instance(tmp_path):
             assert worker.returncode == 0, err
         run(*drain)  # whatever one of them left to retry later
 
+        overlaps, setups, runs = [], {}, 0
         for host in hosts:
             commands = run("describe-commands", "--instance-id", ids[host])["Commands"]
-            assert [c["Type"] for c in commands].count("setup") == 1, host
+            setups[host] = [c["Type"] for c in commands].count("setup")
             spans = sorted(
                 (
                     datetime.fromisoformat(c["AcknowledgedAt"]),
@@ -98,11 +110,26 @@ def test_two_dispatcher_processes_never_overlap_on_an_instance(tmp_path):
                 for c in commands
                 if c.get("CompletedAt")
             )
-            for (_, end), (start, _) in itertools.pairwise(spans):
-                assert end <= start, f"{host}: two runs overlapped"
+            runs += len(spans)
+            overlaps += [host for (_, end), (start, _) in itertools.pairwise(spans) if end > start]
         statuses = {
             i["Status"] for i in run("describe-instances", "--stack-id", stack_id)["Instances"]
         }
+        record(
+            "two dispatcher processes, one queue, instances booting",
+            f"{count} instances",
+            {
+                "instances": count,
+                "runs": runs,
+                "overlapping runs": len(overlaps),
+                "setups not once": sum(n != 1 for n in setups.values()),
+                "not online": int(statuses != {"online"}),
+            },
+            bad=["overlapping runs", "setups not once", "not online"],
+            order=30,
+        )
+        assert overlaps == [], f"two runs overlapped on {overlaps}"
+        assert all(n == 1 for n in setups.values()), setups
         assert statuses == {"online"}
     finally:
         stop_services(Path(home) / "nodes")

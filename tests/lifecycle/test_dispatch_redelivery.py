@@ -25,6 +25,7 @@ from tests.lifecycle.conftest import (
     send,
     small_stack,
 )
+from tests.reliability.figures import record
 
 STACK = small_stack("NAME", "app1", "app2")
 
@@ -165,7 +166,9 @@ def test_three_shuffled_deliveries_equal_one(stack_env, tmp_path, name):
         dispatcher = make_dispatcher(autoscaling=autoscaling)
         produce = SCENARIOS[name](env, stack_id, dispatcher)
         produce()
-        deliver(take_all(), times, seed=len(name))
+        bodies = take_all()
+        delivered = len(bodies)
+        deliver(bodies, times, seed=len(name))
         # Thrice: one message per receive, so copies meet in different batches too.
         one_by_one = make_dispatcher(autoscaling=autoscaling, max_messages=1)
         (one_by_one if times == 3 else dispatcher).drain()
@@ -173,6 +176,23 @@ def test_three_shuffled_deliveries_equal_one(stack_env, tmp_path, name):
         dispatcher.drain()
         results[label] = summary(env, stack_id)
         calls[label] = [(c["result"], c["hook_name"]) for c in autoscaling.calls]
+    record(
+        "every event kind delivered 3 times, shuffled",
+        name,
+        {
+            "deliveries": 3 * delivered,
+            "runs": sum(
+                n
+                for host in results["once"].values()
+                if isinstance(host, tuple)
+                for _, n in host[1]
+            ),
+            "differing states": int(results["thrice"] != results["once"]),
+            "differing lifecycle calls": int(calls["thrice"] != calls["once"]),
+        },
+        bad=["differing states", "differing lifecycle calls"],
+        order=20,
+    )
     assert results["thrice"] == results["once"]
     assert calls["thrice"] == calls["once"]
     if name.endswith("action"):

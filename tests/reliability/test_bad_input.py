@@ -21,7 +21,7 @@ dispatcher's side.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,12 +277,69 @@ SOLO: list[Case] = [
 # fmt: on
 
 
-# -- queue messages (the "dispatch" helper's) ----------------------------------------------
-# Rows for lifecycle queue messages go here: a hostile message body (size, depth, encoding,
-# an unknown stack, an event id over 2 KB...) that the dispatcher must drop with a reason,
-# creating nothing and keeping its batch-mates. The test below runs once rows exist; its
-# body is for that helper to write against the dispatcher (this file only keeps the place).
-QUEUE_MESSAGES: list[tuple[str, str | bytes]] = []
+# -- queue messages --------------------------------------------------------------------------
+# A hostile lifecycle queue body (size, depth, encoding, huge ids, unknown stack, unknown
+# kinds...): the dispatcher drops it with a one-line reason, creates nothing, and handles
+# its batch-mate on that one's own merits. Bodies moto's SQS itself would corrupt (a lone
+# surrogate) are left out: real SQS refuses them at the door.
+
+
+def _event(detail_type: str, detail: Any, source: str = "stackops", **envelope: Any) -> str:
+    body = {"version": "0", "id": "ev-1", "source": source, "detail-type": detail_type}
+    body |= {"time": "2026-11-28T17:00:00Z", "region": "us-east-1", "resources": []}
+    body |= {"detail": detail, **envelope}
+    return json.dumps(body)
+
+
+def _ec2(detail: Any, **envelope: Any) -> str:
+    return _event("EC2 Instance State-change Notification", detail, "aws.ec2", **envelope)
+
+
+RUNNING = {"instance-id": "i-0123456789abcdef0", "state": "running"}
+LAUNCH = {
+    "LifecycleActionToken": "tok-1",
+    "AutoScalingGroupName": "shop-app",
+    "LifecycleHookName": "stackops-launch",
+    "EC2InstanceId": "i-0123456789abcdef0",
+    "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+}
+# fmt: off
+QUEUE_MESSAGES: list[tuple[str, str | bytes]] = [
+    ("queue-over-256kb", '{"pad": "' + "x" * (256 * 1024) + '"}'),
+    ("queue-deep-arrays", "[" * (256 * 1024 - 16)),
+    ("queue-deep-objects", '{"a":' * 20_000 + "1" + "}" * 20_000),
+    ("queue-40-deep-detail", _ec2({"x": json.loads("[" * 40 + "]" * 40)})),
+    ("queue-not-json", "\u00ff\u00fe not json"),
+    ("queue-empty-body", " "),
+    ("queue-json-list", "[1, 2, 3]"),
+    ("queue-json-null", "null"),
+    ("queue-json-string", '"running"'),
+    ("queue-empty-object", "{}"),
+    ("queue-seq-5000-digits", _event("Configure Request", {"stack-id": "s-1", "seq": 0}).replace('"seq": 0', '"seq": ' + "9" * 5000)),
+    ("queue-event-id-over-2kb", _ec2(RUNNING, id="e" * 2100)),
+    ("queue-event-id-nul", _ec2(RUNNING, id="ev\u0000one")),
+    ("queue-event-id-number", _ec2(RUNNING, id=12345)),
+    ("queue-instance-id-huge", _ec2({"instance-id": "i-" + "f" * 3000, "state": "running"})),
+    ("queue-instance-id-newline", _ec2({"instance-id": "i-1\nrm -rf /", "state": "running"})),
+    ("queue-state-unknown", _ec2({"instance-id": "i-0123456789abcdef0", "state": "exploded"})),
+    ("queue-detail-not-object", _ec2(["i-0123456789abcdef0", "running"])),
+    ("queue-detail-missing", _ec2(None)),
+    ("queue-time-bogus", _ec2(RUNNING, time="yesterday")),
+    ("queue-unknown-kind", _event("Reboot Request", {"instance-id": "x"})),
+    ("queue-foreign-source", _event("Object Created", {"bucket": "b"}, "aws.s3")),
+    ("queue-unknown-command", _event("Instance Command", {"instance-id": "in-1", "command": "reboot"})),
+    ("queue-force-not-bool", _event("Instance Command", {"instance-id": "in-1", "command": "stop", "force": "yes"})),
+    ("queue-seq-negative", _event("Configure Request", {"stack-id": "s-1", "seq": -1})),
+    ("queue-seq-text", _event("Configure Request", {"stack-id": "s-1", "seq": "1"})),
+    ("queue-unknown-stack", _event("Configure Request", {"stack-id": "no-such-stack", "seq": 1})),
+    ("queue-unknown-deployment", _event("Deployment Request", {"deployment-id": "no-such-deployment"})),
+    ("queue-unknown-instance-command", _event("Instance Command", {"instance-id": "no-such-instance", "command": "stop"})),
+    ("queue-hook-unknown-transition", json.dumps({**LAUNCH, "LifecycleTransition": "autoscaling:EC2_INSTANCE_EXPLODING"})),
+    ("queue-hook-token-huge", json.dumps({**LAUNCH, "LifecycleActionToken": "t" * 5000})),
+    ("queue-hook-group-control-chars", json.dumps({**LAUNCH, "AutoScalingGroupName": "shop\u0007app"})),
+    ("queue-hook-bad-destination", json.dumps({**LAUNCH, "Destination": "Mars", "Time": "2026-11-28T17:00:00Z"})),
+]
+# fmt: on
 
 
 CASES = STACK_FILES + VERBS + GLOBAL + SOLO
@@ -295,8 +352,54 @@ def test_the_corpus_has_at_least_80_cases_with_unique_ids() -> None:
 
 
 @pytest.mark.parametrize("body", [b for _, b in QUEUE_MESSAGES], ids=[i for i, _ in QUEUE_MESSAGES])
-def test_a_hostile_queue_message_is_dropped_with_a_reason(body: str | bytes) -> None:
-    pytest.fail("queue-message rows exist but their check is not written yet (dispatch helper)")
+def test_a_hostile_queue_message_is_dropped_with_a_reason(
+    body: str | bytes, seed: Seed, counted: Callable[[], None]
+) -> None:
+    from tests.lifecycle.conftest import make_dispatcher, queue_depth, queue_url, state_event
+
+    before = _without_claims(_everything(seed.aws))
+    text = body if isinstance(body, str) else body.decode()
+    hostile = seed.aws.sqs.send_message(QueueUrl=queue_url(), MessageBody=text)["MessageId"]
+    # Its batch-mate: an event for an EC2 instance stackops does not manage, answered on
+    # its own merits (a batch dragged down would fail it or send it back).
+    mate_body = state_event("i-0fffffffffffffff0", "running", f"mate-{hostile}")
+    mate = seed.aws.sqs.send_message(QueueUrl=queue_url(), MessageBody=mate_body)["MessageId"]
+    outcome = make_dispatcher().drain()
+
+    assert outcome.received == 2 and outcome.failed == [] and outcome.retried == []
+    assert "is not a stackops instance" in outcome.reasons[mate], outcome.reasons
+    reason = outcome.reasons[hostile]
+    assert reason and "\n" not in reason and len(reason) < 400, reason
+    assert queue_depth() == (0, 0) and queue_depth("stackops-lifecycle-dlq") == (0, 0)
+    after = _without_claims(_everything(seed.aws))
+    seed.state = _everything(seed.aws)
+    assert after == before, "a dropped message changed what exists"
+    counted()
+
+
+def _without_claims(state: dict[str, Any]) -> dict[str, Any]:
+    """What exists, less event claims and the sweeper's lease (the dispatcher's own)."""
+    records = [r for r in state["records"] if '"event#' not in r and "sweeper" not in r]
+    return {**state, "records": records, "queues": {}}
+
+
+CORPUS = "bad-input corpus (stack files, verbs, solo, queue messages)"
+
+
+@pytest.fixture
+def counted(request: pytest.FixtureRequest) -> Callable[[], None]:
+    """The case counts in the reliability table: as missed until its test calls the
+    function this gives, on its last line (reached only when every check passed)."""
+    from tests.reliability.figures import record
+
+    case = request.node.callspec.id
+    door = "queue messages" if "queue" in request.node.name else "refused at the door"
+    record(CORPUS, case, {"cases": 1, door: 0, "missed": 1}, bad=["missed"], order=50)
+
+    def passed() -> None:
+        record(CORPUS, case, {"cases": 1, door: 1, "missed": 0}, bad=["missed"], order=50)
+
+    return passed
 
 
 # -- running a case --------------------------------------------------------------------------
@@ -429,7 +532,7 @@ def _fill(text: str, values: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_refused_in_one_line_with_exit_2_and_nothing_created(
-    case: Case, seed: Seed, tmp_path: Path
+    case: Case, seed: Seed, tmp_path: Path, counted: Callable[[], None]
 ) -> None:
     values = dict(seed.ids)
     path = tmp_path / f"input{case.suffix}"
@@ -458,3 +561,20 @@ def test_refused_in_one_line_with_exit_2_and_nothing_created(
     changed, seed.state = after != seed.state, after
     assert not changed, "a refused input changed what exists"
     assert list(root.iterdir()) == []
+    counted()
+
+
+def test_every_hostile_queue_message_at_once_beside_a_real_boot(stack_env, tmp_path) -> None:
+    """The whole queue table in the batches of an instance's boot: it comes online."""
+    from tests.lifecycle.conftest import make_dispatcher, queue_depth, send, small_stack
+
+    env = stack_env
+    env.apply(small_stack("corpus", "app1"), tmp_path)
+    env.start("app1")
+    env.watch()
+    for _, body in QUEUE_MESSAGES:
+        send(body if isinstance(body, str) else body.decode())
+    outcome = make_dispatcher().drain()
+    assert env.instances()["app1"]["Status"] == "online"
+    assert outcome.failed == [] and queue_depth() == (0, 0)
+    assert env.run("events", "dlq")["Messages"] == []
