@@ -251,7 +251,9 @@ def pytest_runtest_setup(item: pytest.Item) -> object:
     if _state.token:
         _state.tests += 1
         os.environ[TEST_VAR] = f"{_state.token}/{_state.worker}/{_state.tests}"
-        _state.test_since = now_ticks() - 1
+        # /proc/uptime and a process's start time are read from clocks that may differ by
+        # a few ticks: a second's margin (a process of the test before is gone by now).
+        _state.test_since = now_ticks() - _TICKS
         _state.basetemp = _state.basetemp or _basetemp(item.config)
     return (yield)
 

@@ -16,7 +16,7 @@ from stackops.deploy.health import (
     parse_health_check,
     run_health_check,
 )
-from stackops.deploy.strategies import (
+from stackops.model.strategies import (
     ON_FAILURE_CHOICES,
     STRATEGIES,
     OnFailure,

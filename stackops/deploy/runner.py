@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 from stackops.deploy.instance_run import InstanceRun
 from stackops.deploy.progress import Outcome, ProgressLog, clip, failure_message
 from stackops.deploy.rollback import rollback_note, rollback_targets, switch_back, switched_ids
-from stackops.deploy.strategies import failure_tolerance, get_strategy
 from stackops.errors import AwsUnavailable
 from stackops.model.apps import App
 from stackops.model.deployments import BatchProgress, Deployment, DeploymentStatus
 from stackops.model.instances import Instance
+from stackops.model.strategies import failure_tolerance, get_strategy
 from stackops.store.app_secrets import forget_app
 from stackops.store.leases import (
     DEPLOYMENT_LEASE_SECONDS,

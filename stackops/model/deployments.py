@@ -19,6 +19,7 @@ from stackops.model.base import OpsWorksModel
 from stackops.model.enums import DeploymentCommandName, SourceType
 from stackops.model.fields import CustomJson, RecordId, Text, Timestamp
 from stackops.model.sources import Source
+from stackops.model.strategies import get_strategy, parse_batch_size, parse_max_failures
 
 Cmd = DeploymentCommandName
 ArgCheck = Callable[[Cmd, str, list[str]], list[str]]
@@ -201,23 +202,17 @@ class Deployment(OpsWorksModel):
     @field_validator("strategy")
     @classmethod
     def _strategy(cls, name: str) -> str:
-        from stackops.deploy.strategies import get_strategy  # the package imports no model
-
         v.as_value_error(get_strategy, name)
         return name
 
     @field_validator("batch_size")
     @classmethod
     def _batch_size(cls, text: str | None) -> str | None:
-        from stackops.deploy.strategies import parse_batch_size
-
         return None if text is None else str(v.as_value_error(parse_batch_size, text))
 
     @field_validator("max_failures")
     @classmethod
     def _max_failures(cls, text: str) -> str:
-        from stackops.deploy.strategies import parse_max_failures
-
         return str(v.as_value_error(parse_max_failures, text))
 
     @field_validator("instance_ids")
@@ -252,8 +247,6 @@ class Deployment(OpsWorksModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        from stackops.deploy.strategies import get_strategy
-
         strategy = get_strategy(self.strategy)
         name = self.command.name
         if name in APP_COMMANDS and self.app_id is None:
@@ -289,8 +282,6 @@ class Deployment(OpsWorksModel):
     @property
     def effective_on_failure(self) -> Literal["rollback_all", "rollback_failed", "stop"]:
         """`on_failure`, or the strategy's default when it is not set."""
-        from stackops.deploy.strategies import get_strategy
-
         return self.on_failure or get_strategy(self.strategy).default_on_failure
 
     def to_api(self) -> dict[str, Any]:

@@ -78,7 +78,6 @@ def test_a_command_runs_on_its_node_only_and_reports_as_ssm_does(sandbox):
     )
     done = wait(ssm, command_id, first)
     assert (done["Status"], done["StatusDetails"], done["ResponseCode"]) == ("Failed", "Failed", 3)
-    assert "Pending" in done["Seen"] or "InProgress" in done["Seen"]  # not Success at once
     assert f"root={home / 'nodes' / first}" in done["StandardOutputContent"]
     assert "stackops, version" in done["StandardOutputContent"]  # stackops is on PATH
     assert done["StandardErrorContent"].strip() == "oops"

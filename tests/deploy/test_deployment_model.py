@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from stackops.deploy.strategies import STRATEGIES
 from stackops.model.base import FILTERED
 from stackops.model.deployments import (
     BatchProgress,
@@ -19,6 +18,7 @@ from stackops.model.deployments import (
 )
 from stackops.model.enums import DeploymentCommandName
 from stackops.model.sources import Source
+from stackops.model.strategies import STRATEGIES
 
 WHEN = "2026-11-28T17:00:00+00:00"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stackops.deploy.strategies import (
+from stackops.errors import InvalidInput
+from stackops.model.strategies import (
     ON_FAILURE_CHOICES,
     STRATEGIES,
     Strategy,
@@ -14,7 +15,6 @@ from stackops.deploy.strategies import (
     parse_max_failures,
     strategy,
 )
-from stackops.errors import InvalidInput
 
 
 def ids(n: int) -> list[str]:

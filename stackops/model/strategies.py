@@ -3,8 +3,8 @@ and when its outcome counts as a success.
 
 Pure: plain data in, plain data out. Each strategy is registered by name in
 `STRATEGIES`; `get_strategy` refuses unknown names with the list of valid ones.
-This module imports only `stackops.errors`, so the model may validate names
-against the registry without an import cycle.
+It lives in the model (it imports only `stackops.errors`): the deployment spec
+validates names against it, and `stackops.deploy` runs what it describes.
 
     strategy = get_strategy("rolling")
     strategy.batches(["i-1", "i-2", "i-3"], "2")       # [["i-1", "i-2"], ["i-3"]]
