@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,14 +19,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port_base(span: int = 400) -> int:
-    """A base port with `span` free ports above it (nodes serve at base + offset)."""
+    """A base port with `span` free ports above it (nodes serve at base + offset).
+
+    Bases lie in 2000-8000, split between xdist workers: below the ephemeral range
+    (where clients' own ports come from) and below the sandbox nodes' ports (8000 and
+    up), so tests running side by side never serve on one another's ports."""
+    import random
+
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    width = 6000 // workers
+    low = 2000 + (worker % workers) * width
     for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + span < 65000:
+        base = random.randrange(low, max(low + 1, low + width - span))
+        if all(_bindable(port) for port in range(base, base + span)):
             return base
-    raise RuntimeError("no free port range")
+    raise RuntimeError(f"no {span} free ports between {low} and {low + width}")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 @dataclass
