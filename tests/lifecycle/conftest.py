@@ -39,6 +39,8 @@ def free_port_base(span: int = 400) -> int:
 
 def _bindable(port: int) -> bool:
     with socket.socket() as probe:
+        # as the nodes' servers bind: a port in TIME_WAIT after an earlier test is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
