@@ -22,3 +22,17 @@ def sandbox_port() -> int:
 
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     return find_free_port(port_block=12 + int(worker or 0))
+
+
+def put_5xx_alarm(cloudwatch: Any) -> None:
+    """The CloudWatch alarm `web-5xx` (ALB 5xx count over 10 a minute) that scaling tests name."""
+    cloudwatch.put_metric_alarm(
+        AlarmName="web-5xx",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanThreshold",
+    )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 
 from stackops.model.autoscaling import WeeklyAutoScalingSchedule
+from tests.helpers import put_5xx_alarm
 
 MONDAY = datetime(2026, 12, 7, tzinfo=UTC)
 WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -278,16 +279,7 @@ def test_stacks_without_scaling_are_skipped_and_a_failed_start_is_recorded(scali
 
 def test_a_named_alarm_in_alarm_for_the_wait_time_scales_the_layer_up(scaling):
     cloudwatch = scaling.aws.client("cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName="web-5xx",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Namespace="AWS/ApplicationELB",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=10,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_5xx_alarm(cloudwatch)
     scaling.create("base")
     scaling.create("burst1", "load")
     up = '{"InstanceCount": 1, "ThresholdsWaitTime": 3, "CpuThreshold": -1, "Alarms": ["web-5xx"]}'

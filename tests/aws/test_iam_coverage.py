@@ -33,7 +33,7 @@ from botocore.stub import Stubber
 from stackops.aws.iam_policy import Declaration, declarations, iam_action, role_actions
 from stackops.aws.roles import BOOTSTRAP, DISPATCHER, INSTANCE, OPERATOR, ROLES
 from tests.aws.wheels import agent_wheels, make_wheel
-from tests.helpers import ok_json
+from tests.helpers import ok_json, put_5xx_alarm
 from tests.lifecycle.conftest import moto_services
 
 ACCOUNT = "123456789012"
@@ -386,16 +386,7 @@ def scaling_paths(env: Any, aws: Any, layer_id: str) -> None:
     the series and the alarm and starts a load-based instance, an instance publishes its
     figures with `agent metrics`."""
     cloudwatch = aws.client("cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName="web-5xx",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Namespace="AWS/ApplicationELB",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=10,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_5xx_alarm(cloudwatch)
     burst = env.run("create-instance", "--stack-id", env.stack_id, "--layer-ids", layer_id,
                     "--instance-type", "t3.micro", "--hostname", "burst1",
                     "--auto-scaling-type", "load")["InstanceId"]  # fmt: skip
