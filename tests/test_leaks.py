@@ -115,8 +115,11 @@ def test_a_run_that_leaks_fails_naming_what_it_left_and_ends_it(sub_run, workers
     assert "the test left processes running (killed)" in out
     # The session check names the one process the forgotten fixture left: never a
     # worker or the controller.
+    # Only the leak-check section counts: under CI (the CI variable set) pytest's short
+    # summary repeats each error's whole message, per-test pid lines included.
     tail = out.split("leak check: the session left processes running (killed):", 1)[1]
-    named = [line for line in tail.splitlines() if line.startswith("  pid ")]
+    section = tail.split("\n=", 1)[0]
+    named = [line for line in section.splitlines() if line.startswith("  pid ")]
     assert len(named) == 1 and named[0].endswith("leaked-on-purpose"), out
     assert len(pids) == 3
     deadline = time.monotonic() + 30
