@@ -69,7 +69,7 @@ def create_deployment(
         "deployment_id": deployment_id,
         "stack_id": stack.stack_id,
         "app_id": app.app_id if app else None,
-        "created_at": services.now_iso(),
+        "created_at": services.now_precise(),
         "comment": comment,
         "command": command,
         "custom_json": custom_json,

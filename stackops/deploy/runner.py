@@ -288,7 +288,7 @@ class DeploymentRunner:
 
     def _finish(self, deployment: Deployment, ok: bool, message: str | None) -> Deployment:
         started = deployment.created_at
-        now = self.services.now_iso()
+        now = self.services.now_precise()
         duration = int(
             (datetime.fromisoformat(now) - datetime.fromisoformat(started)).total_seconds()
         )
