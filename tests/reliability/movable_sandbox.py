@@ -1,11 +1,15 @@
-"""The sandbox's moto server, with an SQS clock a test moves forward.
+"""The sandbox's moto server and stackops, on one clock a test moves forward.
 
 `python -m tests.reliability.movable_sandbox HOST PORT CLOCK_FILE` serves moto as
 `stackops sandbox up` does, except that SQS reads the time as the real time plus
 the seconds written in CLOCK_FILE: a kill -9 trial lets the visibility timeout of
 the dead dispatcher's messages run out without waiting it out (300 s by default).
-Only the test moves it forward, together with the clock of the dispatcher it
-restarts (`Shift`), so leases, claims and messages expire together as they would.
+`python -m tests.reliability.movable_sandbox stackops CLOCK_FILE ARGS...` runs
+`stackops ARGS...` with stackops's clock (the records' times, leases and claims)
+moved by the same seconds, and `moved_datetime` does the same in the test's own
+process. Only the test moves the clock (`Shift`), and only forward, so every party
+sees one time that never goes back: messages, claims and leases expire together,
+and records are ordered as they were made.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -42,21 +47,42 @@ def serve(host: str, port: int, clock_file: Path) -> None:
     _serve(host, port, None)
 
 
+def moved_datetime(path: Path) -> type[datetime]:
+    """A `datetime` whose `now()` is the real time plus the file's seconds."""
+
+    class Moved(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+            return datetime.now(tz) + timedelta(seconds=_offset(path))
+
+    return Moved
+
+
+def run_stackops(clock_file: Path, args: list[str]) -> None:
+    """`stackops ARGS...` with stackops's clock (Services' default) moved by the file."""
+    import stackops.services
+    from stackops.cli.main import main
+
+    stackops.services.datetime = moved_datetime(clock_file)  # type: ignore[misc]
+    main(args)
+
+
 @dataclass
 class Shift:
-    """Time passing for SQS (the server's file) and for one dispatcher's clock at once."""
+    """Time passing for every party of a trial at once: SQS and stackops (the file)."""
 
     clock_file: Path
-    clock: Any  # tests.lifecycle.conftest.Clock
-    sqs_total: float = field(default=0.0)
+    total: float = field(default=0.0)
 
     def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
-        self.sqs_total += seconds
+        self.total += seconds
         tmp = self.clock_file.with_suffix(".tmp")
-        tmp.write_text(str(self.sqs_total))
+        tmp.write_text(str(self.total))
         tmp.replace(self.clock_file)
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))
+    if sys.argv[1] == "stackops":
+        run_stackops(Path(sys.argv[2]), sys.argv[3:])
+    else:
+        serve(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]))
