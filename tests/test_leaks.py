@@ -72,9 +72,10 @@ def test_hangs_with_a_child_running(tmp_path):
 """
 
 
-# The xdist sub-runs start a controller and two workers: many processes, so slow.
+# Each sub-run is a whole pytest session starting and leaking processes, so slow (the
+# xdist ones start a controller and two workers besides).
 WORKERS = [
-    pytest.param([], id="one-process"),
+    pytest.param([], id="one-process", marks=pytest.mark.slow),
     pytest.param(["-n", "2"], id="xdist", marks=pytest.mark.slow),
 ]
 

@@ -23,7 +23,8 @@ from stackops.sandbox import find_free_port, reset_sandbox, start_sandbox, stop_
 from tests.helpers import ok_json
 from tests.lifecycle.conftest import ROOT, free_port_base, stop_services
 
-pytestmark = pytest.mark.server
+# A whole story twice over a sandbox, its SSM agent and the nodes' services: slow.
+pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 STACK = """\
 stack:
