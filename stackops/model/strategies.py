@@ -176,6 +176,12 @@ class Rolling(Strategy):
         return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
+def first_then_rest(instance_ids: Sequence[str], first: int) -> list[list[str]]:
+    """Two batches, the first `first` instances then the rest, leaving out an empty one."""
+    ids = list(instance_ids)
+    return [batch for batch in (ids[:first], ids[first:]) if batch]
+
+
 @strategy(
     "pilot",
     default_on_failure="rollback_all",
@@ -187,8 +193,7 @@ class Pilot(Strategy):
 
     def batches(self, instance_ids: Sequence[str], batch_size: str | None) -> list[list[str]]:
         """[first], then [the rest] (no second batch for one instance)."""
-        ids = list(instance_ids)
-        return [batch for batch in (ids[:1], ids[1:]) if batch]
+        return first_then_rest(instance_ids, 1)
 
 
 @strategy(
@@ -204,9 +209,7 @@ class Half(Strategy):
 
     def batches(self, instance_ids: Sequence[str], batch_size: str | None) -> list[list[str]]:
         """[the first ceil(T/2)], then [the rest]."""
-        ids = list(instance_ids)
-        first = (len(ids) + 1) // 2
-        return [batch for batch in (ids[:first], ids[first:]) if batch]
+        return first_then_rest(instance_ids, (len(instance_ids) + 1) // 2)
 
     def succeeded(self, total: int, failed: int, tolerance: int) -> bool:
         """True when at least half of `total` succeeded; `tolerance` plays no part."""
