@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.helpers import put_5xx_alarm
+
 SCHEDULE = '{"Monday": {"9": "on", "10": "on"}, "Friday": {"17": "on"}}'
 UP = '{"InstanceCount": 2, "ThresholdsWaitTime": 5, "IgnoreMetricsTime": 10, "CpuThreshold": 80}'
 DOWN = '{"InstanceCount": 1, "ThresholdsWaitTime": 10, "IgnoreMetricsTime": 10, "CpuThreshold": 20}'
@@ -181,16 +183,7 @@ def test_bad_thresholds_are_refused_with_exit_2_and_nothing_stored(scaling, opti
 
 
 def test_alarms_that_exist_are_accepted(scaling):
-    scaling.aws.client("cloudwatch").put_metric_alarm(
-        AlarmName="web-5xx",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Namespace="AWS/ApplicationELB",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=10,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_5xx_alarm(scaling.aws.client("cloudwatch"))
     scaling.run("set-load-based-auto-scaling", "--layer-id", scaling.layer_id, "--enable",
                 "--up-scaling", '{"Alarms": ["web-5xx"]}')  # fmt: skip
     (config,) = scaling.run("describe-load-based-auto-scaling", "--layer-ids", scaling.layer_id)[
